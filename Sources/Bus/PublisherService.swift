@@ -1,0 +1,172 @@
+import Foundation
+import Synchronization
+import TickBusCore
+import ZeroMQ
+
+/// Runs a ``Publisher`` on a thread of its own, so any thread can publish without touching the
+/// socket, and heartbeats go out every second even when no records flow.
+///
+/// ``submit(_:)`` appends to a bounded in-memory queue and returns at once; the publisher thread
+/// drains the queue in batches (swapping buffers, so the steady state allocates nothing). When the
+/// queue is full the record is refused and counted, never waited for.
+public final class PublisherService: Sendable {
+    /// The publisher's epoch.
+    public let epoch: UInt32
+    /// The endpoints actually bound.
+    public let endpoints: [String]
+    private let shared: Shared
+
+    /// Binds the publisher and starts its thread. `queueCapacity` bounds the records waiting.
+    public init(context: ZMQContext, configuration: Publisher.Configuration, queueCapacity: Int = 1_000_000) throws {
+        let shared = try Shared(capacity: queueCapacity)
+        let ready = Mutex<Result<(UInt32, [String]), any Error>?>(nil)
+        let started = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            defer { shared.finished.signal() }
+            let publisher: Publisher
+            do {
+                publisher = try Publisher(context: context, configuration: configuration)
+                ready.withLock { $0 = .success((publisher.epoch, publisher.endpoints)) }
+                started.signal()
+            } catch {
+                ready.withLock { $0 = .failure(error) }
+                shared.state.withLock { $0.stopping = true }
+                started.signal()
+                return
+            }
+            shared.run(publisher)
+        }
+        thread.name = "bus-publisher"
+        thread.start()
+        started.wait()
+        self.shared = shared
+        (epoch, endpoints) = try ready.withLock { $0! }.get()
+    }
+
+    deinit { stop() }
+
+    /// Queues `record` for publishing. Returns `false` if the queue is full (counted as dropped).
+    @discardableResult
+    public func submit(_ record: Record) -> Bool {
+        shared.submit(record)
+    }
+
+    /// The publisher's counters, with records refused by a full queue counted as dropped.
+    public var counters: Publisher.Counters {
+        shared.state.withLock { s in
+            var c = s.counters
+            c.dropped += s.rejected
+            return c
+        }
+    }
+
+    /// Prefixes currently subscribed by at least one subscriber.
+    public var subscriptions: [[UInt8]] { shared.state.withLock { $0.subscriptions } }
+
+    /// Publishes what is queued, stops the thread and closes the socket. Idempotent.
+    public func stop() {
+        let alreadyStopping = shared.state.withLock { s -> Bool in
+            defer { s.stopping = true }
+            return s.stopping
+        }
+        guard !alreadyStopping else { return }
+        shared.wake()
+        shared.finished.wait()
+    }
+}
+
+/// The state shared by submitting threads and the publisher thread.
+private final class Shared: Sendable {
+    struct State {
+        var pending: [Record] = []
+        var rejected: UInt64 = 0
+        var sleeping = false
+        var stopping = false
+        var counters = Publisher.Counters()
+        var subscriptions: [[UInt8]] = []
+    }
+
+    let state = Mutex(State())
+    let finished = DispatchSemaphore(value: 0)
+    let capacity: Int
+    /// A pipe whose read end the publisher thread polls beside its socket.
+    let wakeRead: Int32
+    let wakeWrite: Int32
+
+    init(capacity: Int) throws {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw ZMQError(code: errno) }
+        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        self.capacity = capacity
+    }
+
+    deinit {
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    func submit(_ record: Record) -> Bool {
+        let (accepted, mustWake) = state.withLock { s -> (Bool, Bool) in
+            guard s.pending.count < capacity, !s.stopping else {
+                s.rejected += 1
+                return (false, false)
+            }
+            s.pending.append(record)
+            defer { s.sleeping = false }
+            return (true, s.sleeping)
+        }
+        if mustWake { wake() }
+        return accepted
+    }
+
+    func wake() {
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
+    }
+
+    private func drainWake() {
+        var bytes = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        while withUnsafeMutableBytes(of: &bytes, { read(wakeRead, $0.baseAddress, $0.count) }) > 0 {}
+    }
+
+    /// The publisher thread's loop: publish what is queued, serve subscriptions and heartbeats,
+    /// sleep in `zmq_poll` until woken, a subscription arrives or a heartbeat is due.
+    func run(_ publisher: Publisher) {
+        let poller = Poller()
+        poller.add(publisher.pollable)
+        poller.add(fileDescriptor: wakeRead)
+        publisher.onSubscriptionChange = { [unowned publisher, self] _, _ in
+            let current = Array(publisher.subscriptions)
+            self.state.withLock { $0.subscriptions = current }
+        }
+        var batch: [Record] = []
+        while true {
+            let stopping = state.withLock { s -> Bool in
+                swap(&s.pending, &batch)
+                s.sleeping = batch.isEmpty && !s.stopping
+                return s.stopping
+            }
+            for record in batch {
+                do { try publisher.publish(record) } catch { return }
+            }
+            batch.removeAll(keepingCapacity: true)
+            do { try publisher.service() } catch { return }
+            let counters = publisher.counters
+            let sleeping = state.withLock { s -> Bool in
+                s.counters = counters
+                return s.sleeping
+            }
+            if stopping { return }
+            if sleeping {
+                do {
+                    try poller.poll(timeoutMilliseconds: max(1, publisher.millisecondsUntilHeartbeat))
+                } catch {
+                    return
+                }
+                drainWake()
+            }
+        }
+    }
+}

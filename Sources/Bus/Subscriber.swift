@@ -1,0 +1,200 @@
+import TickBusCore
+import ZeroMQ
+
+/// Something a ``Subscriber`` saw on the bus.
+public enum BusEvent: Sendable, Equatable {
+    /// A record matching the subscriber's filters.
+    case record(Record)
+    /// Sequence numbers of `topic` were skipped: `lost` records never arrived.
+    case gap(topic: Topic, expected: UInt64, received: UInt64, lost: UInt64)
+    /// A publisher restarted (its epoch changed); reported once per epoch change.
+    case restart(topic: Topic, previousEpoch: UInt32, epoch: UInt32)
+    /// A publisher's heartbeats stopped (`publisher` nil: none was ever heard) for `silentFor`.
+    case silent(publisher: String?, silentFor: Duration)
+    /// Heartbeats from a publisher that had gone silent resumed.
+    case resumed(publisher: String)
+    /// A message that is not a valid record; counted under ``Subscriber/Counters/invalid``.
+    case invalid(WireError)
+}
+
+/// Receives records from one or more publishers, checks their sequence numbers and watches the
+/// publishers' heartbeats. It belongs to the thread that creates it.
+public final class Subscriber {
+    public struct Configuration: Sendable {
+        /// Endpoints to connect, e.g. `tcp://127.0.0.1:7700`.
+        public var endpoints: [String]
+        /// What to receive; empty means everything.
+        public var filters: [TopicFilter]
+        /// Messages queued before libzmq drops further ones for this subscriber.
+        public var receiveHighWaterMark: Int32
+        /// A publisher whose heartbeats stop for this long is reported silent.
+        public var heartbeatTimeout: Duration
+
+        public init(
+            endpoints: [String], filters: [TopicFilter] = [], receiveHighWaterMark: Int32 = 100_000,
+            heartbeatTimeout: Duration = .seconds(3)
+        ) {
+            self.endpoints = endpoints
+            self.filters = filters
+            self.receiveHighWaterMark = receiveHighWaterMark
+            self.heartbeatTimeout = heartbeatTimeout
+        }
+    }
+
+    /// What the subscriber has seen.
+    public struct Counters: Sendable, Equatable {
+        public var records: UInt64 = 0
+        public var gaps: UInt64 = 0
+        /// Records lost in gaps.
+        public var lost: UInt64 = 0
+        public var restarts: UInt64 = 0
+        /// Records with a sequence number already passed (duplicates).
+        public var stale: UInt64 = 0
+        /// Invalid messages by ``WireError/category``.
+        public var invalid: [String: UInt64] = [:]
+        public var heartbeats: UInt64 = 0
+
+        public var invalidTotal: UInt64 { invalid.values.reduce(0, +) }
+    }
+
+    public private(set) var counters = Counters()
+    private let socket: Socket
+    private let configuration: Configuration
+    private var tracker = SequenceTracker()
+    private var reportedRestarts: Set<UInt64> = []
+    private var publishers: [Symbol: (lastSeen: Int64, silent: Bool)] = [:]
+    private let startedAt: Int64
+    private var reportedNoHeartbeat = false
+    private var pending: [BusEvent] = []
+    private var pendingIndex = 0
+    private let timeoutNanoseconds: Int64
+    /// How often heartbeats are checked: a quarter of the timeout, at least every 50 ms.
+    private let checkInterval: Int64
+    private var nextHeartbeatCheck: Int64 = 0
+    private var messagesUntilClockCheck = 0
+    private var receiveTimeout: Int32 = -1
+
+    /// Connects to every endpoint and subscribes to the filters and to heartbeats.
+    public init(context: ZMQContext, configuration: Configuration) throws {
+        self.configuration = configuration
+        socket = try Socket(context, .sub)
+        try socket.setReceiveHighWaterMark(configuration.receiveHighWaterMark)
+        let filters = configuration.filters.isEmpty ? [try! TopicFilter("")] : configuration.filters
+        for filter in filters { try socket.subscribe(filter.prefix) }
+        if !filters.contains(where: { $0.prefix.isEmpty }) { try socket.subscribe("H.") }
+        for endpoint in configuration.endpoints {
+            do {
+                try socket.connect(endpoint)
+            } catch {
+                throw BusError.connectFailed(endpoint, error.message)
+            }
+        }
+        startedAt = MonotonicClock.nanoseconds()
+        timeoutNanoseconds = configuration.heartbeatTimeout.nanoseconds
+        checkInterval = max(50_000_000, timeoutNanoseconds / 4)
+    }
+
+    /// The next event, waiting up to `timeout` (nil: forever, checking heartbeats meanwhile).
+    /// Returns nil when the timeout passes with nothing to report.
+    public func next(timeout: Duration? = nil) throws -> BusEvent? {
+        if let event = takePending() { return event }
+        // Fast path: a message is waiting and no heartbeat check is due.
+        if messagesUntilClockCheck > 0 {
+            messagesUntilClockCheck -= 1
+            if let event = try socket.receive(flags: .dontWait, { handle($0) }), let event {
+                return event
+            }
+        }
+        let deadline = timeout.map { MonotonicClock.nanoseconds() + $0.nanoseconds }
+        while true {
+            let now = MonotonicClock.nanoseconds()
+            if now >= nextHeartbeatCheck {
+                checkHeartbeats(now: now)
+                nextHeartbeatCheck = now + checkInterval
+                messagesUntilClockCheck = 1024
+                if let event = takePending() { return event }
+            }
+            if let deadline, now >= deadline { return nil }
+            let wait = min(nextHeartbeatCheck, deadline ?? .max) - now
+            let milliseconds = Int32(clamping: (wait + 999_999) / 1_000_000)
+            if milliseconds != receiveTimeout {
+                try socket.setReceiveTimeout(milliseconds: milliseconds)
+                receiveTimeout = milliseconds
+            }
+            if let event = try socket.receive({ handle($0) }), let event { return event }
+        }
+    }
+
+    private func takePending() -> BusEvent? {
+        guard pendingIndex < pending.count else { return nil }
+        let event = pending[pendingIndex]
+        pendingIndex += 1
+        if pendingIndex == pending.count {
+            pending.removeAll(keepingCapacity: true)
+            pendingIndex = 0
+        }
+        return event
+    }
+
+    /// Decodes one message; returns its first event (nil if it causes none) and queues the rest.
+    private func handle(_ message: UnsafeRawBufferPointer) -> BusEvent? {
+        let record: Record
+        do {
+            record = try BusMessage.decode(message)
+        } catch {
+            counters.invalid[error.category, default: 0] += 1
+            return .invalid(error)
+        }
+        let topic = Topic(of: record)
+        let header = record.header
+        var first: BusEvent?
+        if case .heartbeat = record { first = noteHeartbeat(from: header.symbol) }
+        switch tracker.check(topic, header) {
+        case .inOrder:
+            break
+        case .gap(let expected, let received):
+            counters.gaps += 1
+            counters.lost += received - expected
+            first = first ?? .gap(topic: topic, expected: expected, received: received, lost: received - expected)
+        case .restart(let previous, let epoch):
+            if reportedRestarts.insert(UInt64(previous) << 32 | UInt64(epoch)).inserted {
+                counters.restarts += 1
+                first = first ?? .restart(topic: topic, previousEpoch: previous, epoch: epoch)
+            }
+        case .stale:
+            counters.stale += 1
+            return first
+        }
+        guard wanted(message) else { return first }
+        counters.records += 1
+        guard let first else { return .record(record) }
+        pending.append(.record(record))
+        return first
+    }
+
+    private func wanted(_ message: UnsafeRawBufferPointer) -> Bool {
+        configuration.filters.isEmpty || configuration.filters.contains { $0.matches(message) }
+    }
+
+    private func noteHeartbeat(from name: Symbol) -> BusEvent? {
+        counters.heartbeats += 1
+        let wasSilent = publishers[name]?.silent ?? false
+        publishers[name] = (MonotonicClock.nanoseconds(), false)
+        return wasSilent ? .resumed(publisher: name.description) : nil
+    }
+
+    /// Reports publishers whose heartbeats stopped, and a bus with no heartbeat at all.
+    private func checkHeartbeats(now: Int64) {
+        if publishers.isEmpty {
+            if !reportedNoHeartbeat && now - startedAt > timeoutNanoseconds {
+                reportedNoHeartbeat = true
+                pending.append(.silent(publisher: nil, silentFor: .nanoseconds(now - startedAt)))
+            }
+            return
+        }
+        for (name, state) in publishers where !state.silent && now - state.lastSeen > timeoutNanoseconds {
+            publishers[name] = (state.lastSeen, true)
+            pending.append(.silent(publisher: name.description, silentFor: .nanoseconds(now - state.lastSeen)))
+        }
+    }
+}

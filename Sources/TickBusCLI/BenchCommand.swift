@@ -1,0 +1,54 @@
+import ArgumentParser
+import Benchmarks
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure throughput. Build with -c release for meaningful figures.",
+        subcommands: [Bus.self, Codec.self, All.self],
+        defaultSubcommand: All.self)
+
+    struct Options: ParsableArguments {
+        @Flag(help: "One JSON object per figure instead of a table.")
+        var json = false
+
+        func report(_ figures: [Figure]) {
+            if json {
+                figures.forEach { print($0.json) }
+            } else {
+                print(BenchmarkTable.render(figures))
+            }
+        }
+    }
+
+    struct Bus: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Trade records through the bus vs raw libzmq frames of the same size, tcp and ipc.")
+        @OptionGroup var options: Options
+        @Option(help: "Messages per run.") var count = 1_000_000
+        @Option(help: "Runs per figure (the median is reported).") var repeats = 3
+
+        func run() throws {
+            options.report(try BusBenchmark.run(count: count, repeats: repeats))
+        }
+    }
+
+    struct Codec: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Encode + decode of trade records on one core.")
+        @OptionGroup var options: Options
+        @Option(help: "Records to encode and decode.") var count = 20_000_000
+
+        func run() throws {
+            options.report(CodecBenchmark.run(count: count))
+        }
+    }
+
+    struct All: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every benchmark.")
+        @OptionGroup var options: Options
+
+        func run() throws {
+            options.report(CodecBenchmark.run(count: 20_000_000) + (try BusBenchmark.run(count: 1_000_000)))
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Bus
+import Logging
+import ServiceLifecycle
+import TickBusCore
+import ZeroMQ
+
+struct TapCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tap",
+        abstract: "Print records from the bus, one per line, and report gaps, restarts and silence.",
+        discussion: """
+            TOPIC is exact (T.AAPL is AAPL's trades, not AAPLW's), a kind prefix (T. or T.*), a \
+            symbol prefix (T.AA*), or * for everything (the default). Lines starting with !! \
+            (or JSON objects with an "event" key) report sequence gaps, publisher restarts, \
+            silent publishers and invalid messages.
+            """)
+
+    @Option(name: .customLong("endpoint"), help: "Bus endpoint to connect to; repeat for several publishers.")
+    var endpoints: [String] = ["tcp://127.0.0.1:7700"]
+
+    @Flag(help: "One JSON object per line.")
+    var json = false
+
+    @Option(help: "Exit after this many records.")
+    var count: Int?
+
+    @Option(help: "Report a publisher silent after this many seconds without a heartbeat.")
+    var heartbeatTimeout: Double = 3
+
+    @Argument(help: "Topics to print (default: everything).")
+    var topics: [String] = []
+
+    func validate() throws {
+        for topic in topics {
+            do { _ = try TopicFilter(topic) } catch { throw ValidationError(error.description) }
+        }
+        if heartbeatTimeout <= 0 { throw ValidationError("--heartbeat-timeout must be positive") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "tickbus.tap")
+        let configuration = Subscriber.Configuration(
+            endpoints: endpoints, filters: try topics.map(TopicFilter.init),
+            heartbeatTimeout: .milliseconds(Int64(heartbeatTimeout * 1000)))
+        let tap = TapService(configuration: configuration, json: json, count: count)
+        let group = ServiceGroup(
+            services: [tap], gracefulShutdownSignals: [.sigint, .sigterm], cancellationSignals: [], logger: logger)
+        try await group.run()
+    }
+}

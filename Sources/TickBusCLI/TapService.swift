@@ -1,0 +1,51 @@
+import Bus
+import Foundation
+import ServiceLifecycle
+import Synchronization
+import TickBusCore
+import ZeroMQ
+
+/// Runs a bus subscriber on its own thread and prints what it sees until shut down.
+final class TapService: Service, Sendable {
+    let configuration: Subscriber.Configuration
+    let json: Bool
+    let count: Int?
+    private let stopping = Atomic<Bool>(false)
+
+    init(configuration: Subscriber.Configuration, json: Bool, count: Int?) {
+        self.configuration = configuration
+        self.json = json
+        self.count = count
+    }
+
+    func run() async throws {
+        let context = try ZMQContext()
+        try await withGracefulShutdownHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                Thread { [self] in
+                    continuation.resume(with: Result { try printLoop(context) })
+                }.start()
+            }
+        } onGracefulShutdown: { [self] in
+            stopping.store(true, ordering: .relaxed)
+        }
+    }
+
+    private func printLoop(_ context: ZMQContext) throws {
+        let subscriber = try Subscriber(context: context, configuration: configuration)
+        let format = json ? BusEventFormatter.json : BusEventFormatter.text
+        var records = 0
+        while !stopping.load(ordering: .relaxed) {
+            guard let event = try subscriber.next(timeout: .milliseconds(200)) else { continue }
+            print(format(event))
+            fflush(nil)
+            if case .record = event {
+                records += 1
+                if let count, records >= count { break }
+            }
+        }
+        let c = subscriber.counters
+        FileHandle.standardError.write(Data(
+            "tap: \(c.records) records, \(c.gaps) gaps (\(c.lost) lost), \(c.restarts) restarts, \(c.invalidTotal) invalid\n".utf8))
+    }
+}
