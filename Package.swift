@@ -43,6 +43,6 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore"]),
         .testTarget(name: "BusTests", dependencies: ["Bus", "ZeroMQ", "TickBusCore"]),
-        .testTarget(name: "TickBusCLITests", dependencies: ["TickBusCore"]),
+        .testTarget(name: "TickBusCLITests", dependencies: ["Bus", "TickBusCore", "ZeroMQ"]),
     ]
 )

@@ -68,9 +68,8 @@ public final class Subscriber {
     private var pending: [BusEvent] = []
     private var pendingIndex = 0
     private let timeoutNanoseconds: Int64
-    /// How often heartbeats are checked: a quarter of the timeout, at least every 50 ms.
-    private let checkInterval: Int64
-    private var nextHeartbeatCheck: Int64 = 0
+    /// How often heartbeats are checked while idle: a quarter of the timeout, at least 50 ms.
+    private let checkIntervalMilliseconds: Int64
     private var messagesUntilClockCheck = 0
     private var receiveTimeout: Int32 = -1
 
@@ -91,37 +90,41 @@ public final class Subscriber {
         }
         startedAt = MonotonicClock.nanoseconds()
         timeoutNanoseconds = configuration.heartbeatTimeout.nanoseconds
-        checkInterval = max(50_000_000, timeoutNanoseconds / 4)
+        checkIntervalMilliseconds = max(50, timeoutNanoseconds / 4_000_000)
     }
 
-    /// The next event, waiting up to `timeout` (nil: forever, checking heartbeats meanwhile).
-    /// Returns nil when the timeout passes with nothing to report.
+    /// The next event, waiting up to about `timeout` (nil: forever, checking heartbeats
+    /// meanwhile). Returns nil when the timeout passes with nothing to report.
+    ///
+    /// The wait is a blocking receive with a receive timeout of at most the heartbeat-check tick,
+    /// so an arriving message costs no clock read; the clock is read on timeouts and every 1024
+    /// messages, to check heartbeats.
     public func next(timeout: Duration? = nil) throws -> BusEvent? {
         if let event = takePending() { return event }
-        // Fast path: a message is waiting and no heartbeat check is due.
-        if messagesUntilClockCheck > 0 {
-            messagesUntilClockCheck -= 1
-            if let event = try socket.receive(flags: .dontWait, { handle($0) }), let event {
-                return event
-            }
+        let limit = timeout.map { max(0, $0.nanoseconds / 1_000_000) }
+        let wait = Int32(clamping: min(limit ?? checkIntervalMilliseconds, checkIntervalMilliseconds))
+        if wait != receiveTimeout {
+            try socket.setReceiveTimeout(milliseconds: wait)
+            receiveTimeout = wait
         }
-        let deadline = timeout.map { MonotonicClock.nanoseconds() + $0.nanoseconds }
+        var waited: Int64 = 0
         while true {
-            let now = MonotonicClock.nanoseconds()
-            if now >= nextHeartbeatCheck {
-                checkHeartbeats(now: now)
-                nextHeartbeatCheck = now + checkInterval
+            if messagesUntilClockCheck == 0 {
                 messagesUntilClockCheck = 1024
+                checkHeartbeats(now: MonotonicClock.nanoseconds())
                 if let event = takePending() { return event }
             }
-            if let deadline, now >= deadline { return nil }
-            let wait = min(nextHeartbeatCheck, deadline ?? .max) - now
-            let milliseconds = Int32(clamping: (wait + 999_999) / 1_000_000)
-            if milliseconds != receiveTimeout {
-                try socket.setReceiveTimeout(milliseconds: milliseconds)
-                receiveTimeout = milliseconds
+            if let received = try socket.receive({ handle($0) }) {
+                messagesUntilClockCheck -= 1
+                if let event = received { return event }
+                continue
             }
-            if let event = try socket.receive({ handle($0) }), let event { return event }
+            messagesUntilClockCheck = 0
+            waited += Int64(wait)
+            if let limit, waited >= limit {
+                checkHeartbeats(now: MonotonicClock.nanoseconds())
+                return takePending()
+            }
         }
     }
 

@@ -27,9 +27,17 @@ struct BenchCommand: ParsableCommand {
         @OptionGroup var options: Options
         @Option(help: "Messages per run.") var count = 1_000_000
         @Option(help: "Runs per figure (the median is reported).") var repeats = 3
+        @Option(name: .customLong("transport"), help: "tcp, ipc or inproc; repeatable.")
+        var transports: [String] = ["tcp", "ipc"]
+
+        func validate() throws {
+            for t in transports where !["tcp", "ipc", "inproc"].contains(t) {
+                throw ValidationError("unknown transport \(t): use tcp, ipc or inproc")
+            }
+        }
 
         func run() throws {
-            options.report(try BusBenchmark.run(count: count, repeats: repeats))
+            options.report(try BusBenchmark.run(count: count, transports: transports, repeats: repeats))
         }
     }
 

@@ -45,8 +45,9 @@ struct TapCommand: AsyncParsableCommand {
             endpoints: endpoints, filters: try topics.map(TopicFilter.init),
             heartbeatTimeout: .milliseconds(Int64(heartbeatTimeout * 1000)))
         let tap = TapService(configuration: configuration, json: json, count: count)
-        let group = ServiceGroup(
-            services: [tap], gracefulShutdownSignals: [.sigint, .sigterm], cancellationSignals: [], logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: tap, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
     }
 }
