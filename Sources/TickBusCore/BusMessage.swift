@@ -11,10 +11,27 @@ public enum BusMessage {
     public static func encode(
         _ record: Record, into buffer: UnsafeMutableRawBufferPointer, stamp: (epoch: UInt32, sequence: UInt64)? = nil
     ) -> Int {
-        var n = writeTopic(of: record, into: buffer)
-        buffer[n] = 0x20
-        n += 1
-        let size = WireFormat.encode(record, into: UnsafeMutableRawBufferPointer(rebasing: buffer[n...]))
+        // One switch: topic and record written from the same payload.
+        var n: Int
+        let size: Int
+        switch record {
+        case .trade(let r):
+            n = writeTopic(code: UInt8(ascii: "T"), symbol: r.header.symbol, into: buffer) + 1
+            size = WireFormat.encode(r, into: UnsafeMutableRawBufferPointer(rebasing: buffer[n...]))
+        case .quote(let r):
+            n = writeTopic(code: UInt8(ascii: "Q"), symbol: r.header.symbol, into: buffer) + 1
+            size = WireFormat.encode(r, into: UnsafeMutableRawBufferPointer(rebasing: buffer[n...]))
+        case .bar(let r):
+            n = writeTopic(of: r, into: buffer) + 1
+            size = WireFormat.encode(r, into: UnsafeMutableRawBufferPointer(rebasing: buffer[n...]))
+        case .status(let r):
+            n = writeTopic(code: UInt8(ascii: "S"), symbol: r.header.symbol, into: buffer) + 1
+            size = WireFormat.encode(r, into: UnsafeMutableRawBufferPointer(rebasing: buffer[n...]))
+        case .heartbeat(let r):
+            n = writeTopic(code: UInt8(ascii: "H"), symbol: r.header.symbol, into: buffer) + 1
+            size = WireFormat.encode(r, into: UnsafeMutableRawBufferPointer(rebasing: buffer[n...]))
+        }
+        buffer[n - 1] = 0x20
         if let stamp {
             buffer.store(UInt64(stamp.epoch), at: n + 8)
             buffer.store(stamp.sequence, at: n + 16)
@@ -32,26 +49,34 @@ public enum BusMessage {
 
     /// Writes `KIND.SYMBOL` for `record` and returns its length.
     public static func writeTopic(of record: Record, into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        let header: RecordHeader
-        var n: Int
         switch record {
-        case .trade(let r): header = r.header; buffer[0] = UInt8(ascii: "T"); n = 1
-        case .quote(let r): header = r.header; buffer[0] = UInt8(ascii: "Q"); n = 1
-        case .status(let r): header = r.header; buffer[0] = UInt8(ascii: "S"); n = 1
-        case .heartbeat(let r): header = r.header; buffer[0] = UInt8(ascii: "H"); n = 1
-        case .bar(let r):
-            header = r.header
-            switch Topic.kind(of: r) {
-            case .secondBar: buffer[0] = UInt8(ascii: "A"); n = 1
-            case .minuteBar: buffer[0] = UInt8(ascii: "A"); buffer[1] = UInt8(ascii: "M"); n = 2
-            default:
-                buffer[0] = UInt8(ascii: "B")
-                n = 1 + writeLabel(r.interval.seconds, into: buffer, at: 1)
-            }
+        case .trade(let r): writeTopic(code: UInt8(ascii: "T"), symbol: r.header.symbol, into: buffer)
+        case .quote(let r): writeTopic(code: UInt8(ascii: "Q"), symbol: r.header.symbol, into: buffer)
+        case .status(let r): writeTopic(code: UInt8(ascii: "S"), symbol: r.header.symbol, into: buffer)
+        case .heartbeat(let r): writeTopic(code: UInt8(ascii: "H"), symbol: r.header.symbol, into: buffer)
+        case .bar(let r): writeTopic(of: r, into: buffer)
+        }
+    }
+
+    @inline(__always)
+    private static func writeTopic(code: UInt8, symbol: Symbol, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        buffer[0] = code
+        buffer[1] = UInt8(ascii: ".")
+        return 2 + symbol.write(into: buffer, at: 2)
+    }
+
+    private static func writeTopic(of bar: Bar, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var n: Int
+        switch Topic.kind(of: bar) {
+        case .secondBar: buffer[0] = UInt8(ascii: "A"); n = 1
+        case .minuteBar: buffer[0] = UInt8(ascii: "A"); buffer[1] = UInt8(ascii: "M"); n = 2
+        default:
+            buffer[0] = UInt8(ascii: "B")
+            n = 1 + writeLabel(bar.interval.seconds, into: buffer, at: 1)
         }
         buffer[n] = UInt8(ascii: ".")
         n += 1
-        return n + header.symbol.write(into: buffer, at: n)
+        return n + bar.header.symbol.write(into: buffer, at: n)
     }
 
     private static func writeLabel(_ seconds: UInt32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
@@ -69,23 +94,58 @@ public enum BusMessage {
     public static func split(_ message: UnsafeRawBufferPointer) throws(WireError)
         -> (topic: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer)
     {
-        let limit = Swift.min(message.count, maxTopicSize)
-        var i = 0
-        while i < limit && message[i] != 0x20 { i += 1 }
-        guard i < limit, i > 0 else { throw .missingTopicSeparator }
+        let i = firstSpace(message)
+        guard i > 0 else { throw .missingTopicSeparator }
         return (UnsafeRawBufferPointer(rebasing: message[..<i]),
                 UnsafeRawBufferPointer(rebasing: message[(i + 1)...]))
+    }
+
+    /// The index of the first space within the first ``maxTopicSize`` bytes, or -1.
+    @inline(__always)
+    private static func firstSpace(_ message: UnsafeRawBufferPointer) -> Int {
+        let limit = Swift.min(message.count, maxTopicSize)
+        var i = 0
+        // Eight bytes at a time: a byte equal to 0x20 becomes zero after the xor; the lowest
+        // zero byte of a word is found exactly by the classic has-zero-byte test.
+        while i + 8 <= limit {
+            let word = UInt64(littleEndian: message.loadUnaligned(fromByteOffset: i, as: UInt64.self)) ^ 0x2020_2020_2020_2020
+            let zeros = (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+            if zeros != 0 { return i + zeros.trailingZeroBitCount / 8 }
+            i += 8
+        }
+        while i < limit {
+            if message[i] == 0x20 { return i }
+            i += 1
+        }
+        return -1
     }
 
     /// Decodes a message and checks that its topic is the one its record belongs under.
     public static func decode(_ message: UnsafeRawBufferPointer) throws(WireError) -> Record {
         let (topic, body) = try split(message)
-        let record = try WireFormat.decode(body)
+        let (kind, header) = try WireFormat.decodeHeader(body)
         var expected = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        let matches = withUnsafeMutableBytes(of: &expected) { scratch in
-            let n = writeTopic(of: record, into: scratch)
-            return n == topic.count && memoryEqual(scratch.baseAddress!, topic.baseAddress!, n)
+        let record: Record
+        let length: Int
+        switch kind {
+        case .trade:
+            record = .trade(try WireFormat.decodeTrade(body, header: header))
+            length = withUnsafeMutableBytes(of: &expected) { writeTopic(code: UInt8(ascii: "T"), symbol: header.symbol, into: $0) }
+        case .quote:
+            record = .quote(try WireFormat.decodeQuote(body, header: header))
+            length = withUnsafeMutableBytes(of: &expected) { writeTopic(code: UInt8(ascii: "Q"), symbol: header.symbol, into: $0) }
+        case .status:
+            record = .status(try WireFormat.decodeStatus(body, header: header))
+            length = withUnsafeMutableBytes(of: &expected) { writeTopic(code: UInt8(ascii: "S"), symbol: header.symbol, into: $0) }
+        case .heartbeat:
+            record = .heartbeat(try WireFormat.decodeHeartbeat(body, header: header))
+            length = withUnsafeMutableBytes(of: &expected) { writeTopic(code: UInt8(ascii: "H"), symbol: header.symbol, into: $0) }
+        case .bar:
+            let bar = try WireFormat.decodeBar(body, header: header)
+            record = .bar(bar)
+            length = withUnsafeMutableBytes(of: &expected) { writeTopic(of: bar, into: $0) }
         }
+        let matches = length == topic.count && withUnsafeBytes(of: &expected) { bytesEqual($0, topic, count: length) }
         guard matches else { throw .topicMismatch }
         return record
     }
@@ -98,10 +158,19 @@ public enum BusMessage {
     }
 }
 
+/// Whether the first `count` bytes of `a` and `b` are equal, compared eight at a time.
 @inline(__always)
-private func memoryEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
-    for i in 0..<count where a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) {
-        return false
+private func bytesEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, count: Int) -> Bool {
+    var i = 0
+    while i + 8 <= count {
+        if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+            return false
+        }
+        i += 8
+    }
+    while i < count {
+        if a[i] != b[i] { return false }
+        i += 1
     }
     return true
 }

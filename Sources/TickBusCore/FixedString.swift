@@ -40,24 +40,33 @@ public struct FixedString: Hashable, Sendable, Comparable, CustomStringConvertib
         w0 = bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self).littleEndian
         w1 = bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian
         w2 = bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian
-        let n = count
-        guard FixedString.isPrintable(w0, bytes: min(n, 8)),
-              FixedString.isPrintable(w1, bytes: max(0, min(n - 8, 8))),
-              FixedString.isPrintable(w2, bytes: max(0, n - 16))
-        else { throw .invalidByte(firstInvalidByte(length: n)) }
+        let (nz0, ok0) = FixedString.classify(w0)
+        let (nz1, ok1) = FixedString.classify(w1)
+        let (nz2, ok2) = FixedString.classify(w2)
+        // Every non-zero byte printable, and the non-zero bytes a prefix of the 24.
+        let prefix = FixedString.isPrefix(nz0) && FixedString.isPrefix(nz1) && FixedString.isPrefix(nz2)
+            && (nz0 == FixedString.highBits || nz1 | nz2 == 0) && (nz1 == FixedString.highBits || nz2 == 0)
+        guard ok0 && ok1 && ok2 && prefix else { throw .invalidByte(firstInvalidByte(length: count)) }
     }
 
-    /// Whether the first `n` bytes of `word` are in 0x21...0x7E and the rest are zero
-    /// (eight bytes at a time: the range checks add per byte without carries once the high bits
-    /// are known clear).
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// For each byte of `word`, bit 7 of the result's byte is set when the byte is not zero;
+    /// `printable` says whether every non-zero byte is in 0x21...0x7E. Eight bytes at a time,
+    /// on the low seven bits so no addition carries into the next byte.
     @inline(__always)
-    private static func isPrintable(_ word: UInt64, bytes n: Int) -> Bool {
-        let region: UInt64 = n >= 8 ? ~0 : (1 << UInt64(n * 8)) &- 1
-        let high = 0x8080_8080_8080_8080 & region
-        return word & ~region == 0
-            && word & high == 0
-            && (word &+ 0x5F5F_5F5F_5F5F_5F5F) & high == high
-            && (word &+ 0x0101_0101_0101_0101) & high == 0
+    private static func classify(_ word: UInt64) -> (nonZero: UInt64, printable: Bool) {
+        let low = word & 0x7F7F_7F7F_7F7F_7F7F
+        let nonZero = ((low &+ 0x7F7F_7F7F_7F7F_7F7F) | word) & highBits
+        let printable = ~word & (low &+ 0x5F5F_5F5F_5F5F_5F5F) & ~(low &+ 0x0101_0101_0101_0101) & highBits
+        return (nonZero, printable == nonZero)
+    }
+
+    /// Whether the set bytes of a ``classify(_:)`` mask come before all the clear ones.
+    @inline(__always)
+    private static func isPrefix(_ nonZero: UInt64) -> Bool {
+        let zeros = ~nonZero & highBits
+        return zeros == 0 || nonZero < zeros & (0 &- zeros)
     }
 
     private func firstInvalidByte(length: Int) -> UInt8 {

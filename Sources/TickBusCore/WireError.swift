@@ -8,6 +8,8 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownFlags(UInt8)
     case wrongSize(kind: RecordKind, expected: Int, actual: Int)
     case badField(String)
+    /// A valid record of another kind where one kind was asked for.
+    case unexpectedKind(RecordKind)
     case missingTopicSeparator
     case topicMismatch
 
@@ -21,6 +23,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownFlags(let f): "unknown flag bits 0x\(String(f, radix: 16))"
         case .wrongSize(let k, let e, let a): "\(k.name) record must be \(e) bytes, not \(a)"
         case .badField(let f): "invalid \(f) field"
+        case .unexpectedKind(let k): "a \(k.name) record where another kind was expected"
         case .missingTopicSeparator: "message has no space after its topic"
         case .topicMismatch: "message topic does not match its record"
         }
@@ -37,6 +40,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownFlags: "unknown_flags"
         case .wrongSize: "wrong_size"
         case .badField: "bad_field"
+        case .unexpectedKind: "unexpected_kind"
         case .missingTopicSeparator: "no_topic_separator"
         case .topicMismatch: "topic_mismatch"
         }

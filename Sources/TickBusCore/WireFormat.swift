@@ -177,6 +177,14 @@ public enum WireFormat {
             tsRecv: bytes.load(Int64.self, at: 32), symbol: symbol))
     }
 
+    /// Decodes a trade record, failing with ``WireError/unexpectedKind(_:)`` for any other kind.
+    /// For readers of one kind only: it skips the ``Record`` enum.
+    public static func decodeTrade(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> Trade {
+        let (kind, header) = try decodeHeader(bytes)
+        guard kind == .trade else { throw .unexpectedKind(kind) }
+        return try decodeTrade(bytes, header: header)
+    }
+
     /// Decodes the body of a trade whose header ``decodeHeader(_:)`` returned.
     public static func decodeTrade(_ bytes: UnsafeRawBufferPointer, header: RecordHeader) throws(WireError) -> Trade {
         try expect(bytes.count, tradeSize, .trade)
