@@ -48,7 +48,7 @@ public enum BusBenchmark {
         let done = DispatchSemaphore(value: 0)
         let publisherDone = DispatchSemaphore(value: 0)
 
-        Thread {
+        let publisherThread = Thread {
             defer { publisherDone.signal() }
             do {
                 let sender = try side.makeSender(context, endpoint)
@@ -62,11 +62,13 @@ public enum BusBenchmark {
                 bound.withLock { $0 = $0 ?? .failure(error) }
                 boundSignal.signal()
             }
-        }.start()
+        }
+        publisherThread.name = "bench-publisher"
+        publisherThread.start()
         boundSignal.wait()
         let connectTo = try bound.withLock { $0! }.get()
 
-        Thread {
+        let subscriberThread = Thread {
             do {
                 let receiver = try side.makeReceiver(context, connectTo)
                 try receiver.receive(count: count)
@@ -75,7 +77,9 @@ public enum BusBenchmark {
                 finishedAt.withLock { $0 = .failure(error) }
             }
             done.signal()
-        }.start()
+        }
+        subscriberThread.name = "bench-subscriber"
+        subscriberThread.start()
         publisherDone.wait()
         let end = try finishedAt.withLock { $0 ?? .failure(BenchmarkError.noSubscriber) }.get()
         let start = startedAt.withLock { $0 }

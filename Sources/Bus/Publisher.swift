@@ -61,7 +61,7 @@ public final class Publisher {
     private let startedAt: Int64
     private let heartbeatNanoseconds: Int64
     private var nextHeartbeat: Int64
-    private var sequences: [Topic: UInt64] = [:]
+    private var sequences = TopicTable(empty: UInt64(0))
     private let buffer: UnsafeMutableRawBufferPointer
     private let sendFlags: MessageFlags
 
@@ -71,6 +71,8 @@ public final class Publisher {
         } catch {
             throw BusError.invalidName(configuration.name, error.description)
         }
+        // The name is the heartbeat's symbol, which the wire format requires to be non-empty.
+        guard !name.isEmpty else { throw BusError.invalidName(configuration.name, "empty") }
         epoch = configuration.epoch ?? Publisher.randomEpoch()
         socket = try Socket(context, .xpub)
         try socket.setSendHighWaterMark(configuration.sendHighWaterMark)
@@ -107,11 +109,10 @@ public final class Publisher {
     }
 
     private func nextSequence(_ topic: Topic) -> UInt64 {
-        func increment(_ value: inout UInt64) -> UInt64 {
-            value += 1
-            return value
+        sequences.update(topic) { sequence in
+            sequence += 1
+            return sequence
         }
-        return increment(&sequences[topic, default: 0])
     }
 
     /// Reads pending subscription messages and sends a heartbeat if one is due.

@@ -21,13 +21,13 @@ public struct SequenceTracker: Sendable {
         var sequence: UInt64 = 0
     }
 
-    private var positions: [Topic: Position] = [:]
+    private var positions = TopicTable(empty: Position())
 
     public init() {}
 
     /// Records `header` seen on `topic` and says how it continues the topic's stream.
     public mutating func check(_ topic: Topic, _ header: RecordHeader) -> SequenceCheck {
-        SequenceTracker.advance(&positions[topic, default: Position()], header.epoch, header.sequence)
+        positions.update(topic) { SequenceTracker.advance(&$0, header.epoch, header.sequence) }
     }
 
     private static func advance(_ position: inout Position, _ epoch: UInt32, _ sequence: UInt64) -> SequenceCheck {

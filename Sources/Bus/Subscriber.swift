@@ -114,9 +114,10 @@ public final class Subscriber {
                 checkHeartbeats(now: MonotonicClock.nanoseconds())
                 if let event = takePending() { return event }
             }
-            if let received = try socket.receive({ handle($0) }) {
+            var event: BusEvent?
+            if try socket.receiveFrame({ event = handle($0) }) {
                 messagesUntilClockCheck -= 1
-                if let event = received { return event }
+                if let event { return event }
                 continue
             }
             messagesUntilClockCheck = 0
@@ -141,17 +142,17 @@ public final class Subscriber {
 
     /// Decodes one message; returns its first event (nil if it causes none) and queues the rest.
     private func handle(_ message: UnsafeRawBufferPointer) -> BusEvent? {
+        var topic = Topic(kind: .trade, symbol: Symbol())
+        var header = RecordHeader(tsEvent: 0, tsRecv: 0, symbol: Symbol())
         let record: Record
         do {
-            record = try BusMessage.decode(message)
+            record = try BusMessage.decode(message, topic: &topic, header: &header)
         } catch {
             counters.invalid[error.category, default: 0] += 1
             return .invalid(error)
         }
-        let topic = Topic(of: record)
-        let header = record.header
         var first: BusEvent?
-        if case .heartbeat = record { first = noteHeartbeat(from: header.symbol) }
+        if topic.kind == .heartbeat { first = noteHeartbeat(from: header.symbol) }
         switch tracker.check(topic, header) {
         case .inOrder:
             break

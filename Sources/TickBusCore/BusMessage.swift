@@ -122,31 +122,49 @@ public enum BusMessage {
 
     /// Decodes a message and checks that its topic is the one its record belongs under.
     public static func decode(_ message: UnsafeRawBufferPointer) throws(WireError) -> Record {
-        let (topic, body) = try split(message)
-        let (kind, header) = try WireFormat.decodeHeader(body)
+        var topic = Topic(kind: .trade, symbol: Symbol())
+        var header = RecordHeader(tsEvent: 0, tsRecv: 0, symbol: Symbol())
+        return try decode(message, topic: &topic, header: &header)
+    }
+
+    /// Decodes a message and also sets the record's topic and header, each worked out once
+    /// (what a subscriber needs to check sequence numbers without switching on the record again).
+    public static func decode(
+        _ message: UnsafeRawBufferPointer, topic: inout Topic, header: inout RecordHeader
+    ) throws(WireError) -> Record {
+        let (topicBytes, body) = try split(message)
+        let kind: RecordKind
+        (kind, header) = try WireFormat.decodeHeader(body)
         var expected = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         let record: Record
+        let topicKind: TopicKind
         let length: Int
         switch kind {
         case .trade:
             record = .trade(try WireFormat.decodeTrade(body, header: header))
+            topicKind = .trade
             length = withUnsafeMutableBytes(of: &expected) { writeTopic(code: UInt8(ascii: "T"), symbol: header.symbol, into: $0) }
         case .quote:
             record = .quote(try WireFormat.decodeQuote(body, header: header))
+            topicKind = .quote
             length = withUnsafeMutableBytes(of: &expected) { writeTopic(code: UInt8(ascii: "Q"), symbol: header.symbol, into: $0) }
         case .status:
             record = .status(try WireFormat.decodeStatus(body, header: header))
+            topicKind = .status
             length = withUnsafeMutableBytes(of: &expected) { writeTopic(code: UInt8(ascii: "S"), symbol: header.symbol, into: $0) }
         case .heartbeat:
             record = .heartbeat(try WireFormat.decodeHeartbeat(body, header: header))
+            topicKind = .heartbeat
             length = withUnsafeMutableBytes(of: &expected) { writeTopic(code: UInt8(ascii: "H"), symbol: header.symbol, into: $0) }
         case .bar:
             let bar = try WireFormat.decodeBar(body, header: header)
             record = .bar(bar)
+            topicKind = Topic.kind(of: bar)
             length = withUnsafeMutableBytes(of: &expected) { writeTopic(of: bar, into: $0) }
         }
-        let matches = length == topic.count && withUnsafeBytes(of: &expected) { bytesEqual($0, topic, count: length) }
+        let matches = length == topicBytes.count && withUnsafeBytes(of: &expected) { bytesEqual($0, topicBytes, count: length) }
         guard matches else { throw .topicMismatch }
+        topic = Topic(kind: topicKind, symbol: header.symbol)
         return record
     }
 

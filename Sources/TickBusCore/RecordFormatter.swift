@@ -13,7 +13,8 @@ public enum RecordFormatter {
             if r.conditions.count > 0 { line += " cond=" + r.conditions.codes.map(String.init).joined(separator: ",") }
             if !r.tradeID.isEmpty { line += " id=\(r.tradeID)" }
         case .quote(let r):
-            line += " bid \(r.bidPrice) x\(number(r.bidSize)) ask \(r.askPrice) x\(number(r.askSize))"
+            // A one-sided quote has a null price: print `null`, not Int64.min as a decimal.
+            line += " bid \(price(r.bidPrice)) x\(number(r.bidSize)) ask \(price(r.askPrice)) x\(number(r.askSize))"
             if r.bidExchange != 0 || r.askExchange != 0 { line += " ex=\(r.bidExchange)/\(r.askExchange)" }
             if r.condition != 0 { line += " cond=\(r.condition)" }
         case .bar(let r):

@@ -9,11 +9,23 @@ public struct TopicFilter: Hashable, Sendable, CustomStringConvertible {
     public init(_ pattern: String) throws(TopicError) {
         if pattern.isEmpty || pattern == "*" {
             prefix = []
-        } else if pattern.hasSuffix("*") {
-            prefix = Array(pattern.dropLast().utf8)
-        } else if pattern.hasSuffix(".") {
-            _ = try Topic.kindCode(of: pattern)
-            prefix = Array(pattern.utf8)
+        } else if pattern.hasSuffix("*") || pattern.hasSuffix(".") {
+            let body = pattern.hasSuffix("*") ? pattern.dropLast() : Substring(pattern)
+            if let dot = body.firstIndex(of: ".") {
+                // `KIND.` or `KIND.SYM*`: the kind must exist and is written as on the wire
+                // (`B1min.` is `B1m.`); the symbol prefix must be symbol characters, or the
+                // filter could never match anything.
+                let kind = try Topic.kindCode(of: String(body))
+                let symbolPrefix = body[body.index(after: dot)...]
+                do {
+                    _ = try Symbol(symbolPrefix)
+                } catch {
+                    throw .badSymbol(pattern, error.description)
+                }
+                prefix = Array((kind.code + "." + symbolPrefix).utf8)
+            } else {
+                prefix = Array(body.utf8)
+            }
         } else {
             prefix = Array(try Topic(parsing: pattern).exactPrefix.utf8)
         }

@@ -105,20 +105,27 @@ public final class Socket {
     // MARK: Receiving
 
     /// Receives one frame and passes its bytes to `body`, which must not keep the pointer.
-    /// Returns `nil` when no frame is available (`.dontWait`, or `RCVTIMEO` expired).
-    public func receive<R>(
-        flags: MessageFlags = [], _ body: (UnsafeRawBufferPointer) throws -> R
-    ) throws -> R? {
+    /// Returns `false` when no frame is available (`.dontWait`, or `RCVTIMEO` expired).
+    public func receiveFrame(flags: MessageFlags = [], _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
         while true {
             let rc = zmq_msg_recv(message, handle, flags.rawValue)
             if rc >= 0 { break }
             let err = zmq_errno()
             if err == EINTR { continue }
-            if err == EAGAIN { return nil }
+            if err == EAGAIN { return false }
             throw ZMQError(code: err)
         }
-        let bytes = UnsafeRawBufferPointer(start: zmq_msg_data(message), count: zmq_msg_size(message))
-        return try body(bytes)
+        try body(UnsafeRawBufferPointer(start: zmq_msg_data(message), count: zmq_msg_size(message)))
+        return true
+    }
+
+    /// Receives one frame and returns what `body` makes of its bytes (`body` must not keep the
+    /// pointer). Returns `nil` when no frame is available (`.dontWait`, or `RCVTIMEO` expired).
+    @inlinable
+    public func receive<R>(flags: MessageFlags = [], _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        var result: R?
+        guard try receiveFrame(flags: flags, { result = try body($0) }) else { return nil }
+        return result
     }
 
     /// Whether the frame last received is followed by more frames of the same message.
