@@ -34,11 +34,10 @@ test: deps
 bench: release
 	$(RELEASE_BIN) bench
 
-## demo: planned with `tickbus ingest` and `tickbus sim` (issue: ingest).
-demo: release
-	@echo "make demo arrives with tickbus sim + ingest. For now, watch a bus with:"
-	@echo "  $(RELEASE_BIN) tap --endpoint tcp://127.0.0.1:7700"
-	@echo "and measure it with: make bench"
+## demo: simulator + ingest + a bar printer, one line per bar per second (Ctrl-C stops it).
+demo: deps
+	$(SWIFT) build --product tickbus
+	.build/debug/tickbus demo $(DEMO_ARGS)
 
 clean:
 	rm -rf .build

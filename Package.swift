@@ -14,6 +14,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -30,11 +34,37 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "Benchmarks", dependencies: ["Bus", "TickBusCore", "ZeroMQ"]),
+        .target(
+            name: "Massive",
+            dependencies: [
+                "TickBusCore",
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Simulator",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "Ingest",
+            dependencies: [
+                "Bus", "Massive", "TickBusCore", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(name: "Benchmarks", dependencies: ["Bus", "Massive", "TickBusCore", "ZeroMQ"]),
         .executableTarget(
             name: "TickBusCLI",
             dependencies: [
-                "Benchmarks", "Bus", "TickBusCore", "ZeroMQ",
+                "Benchmarks", "Bus", "Ingest", "Massive", "Simulator", "TickBusCore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -44,5 +74,20 @@ let package = Package(
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore"]),
         .testTarget(name: "BusTests", dependencies: ["Bus", "ZeroMQ", "TickBusCore"]),
         .testTarget(name: "TickBusCLITests", dependencies: ["Bus", "TickBusCore", "ZeroMQ"]),
+        .testTarget(name: "MassiveTests", dependencies: ["Massive", "TickBusCore"]),
+        .testTarget(
+            name: "IngestTests",
+            dependencies: [
+                "Bus", "Ingest", "Massive", "Simulator", "TickBusCore", "ZeroMQ",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "SimulatorTests",
+            dependencies: [
+                "Simulator",
+                .product(name: "WSClient", package: "swift-websocket"),
+            ]
+        ),
     ]
 )

@@ -51,6 +51,13 @@ public final class PublisherService: Sendable {
         shared.submit(record)
     }
 
+    /// Queues several records under one lock. Returns how many were accepted; the rest (when
+    /// the queue is full) are counted as dropped.
+    @discardableResult
+    public func submit(contentsOf records: [Record]) -> Int {
+        shared.submit(contentsOf: records)
+    }
+
     /// The publisher's counters, with records refused by a full queue counted as dropped.
     public var counters: Publisher.Counters {
         shared.state.withLock { s in
@@ -116,6 +123,19 @@ private final class Shared: Sendable {
             s.pending.append(record)
             defer { s.sleeping = false }
             return (true, s.sleeping)
+        }
+        if mustWake { wake() }
+        return accepted
+    }
+
+    func submit(contentsOf records: [Record]) -> Int {
+        let (accepted, mustWake) = state.withLock { s -> (Int, Bool) in
+            let room = s.stopping ? 0 : max(0, capacity - s.pending.count)
+            let accepted = min(room, records.count)
+            s.pending.append(contentsOf: records.prefix(accepted))
+            s.rejected += UInt64(records.count - accepted)
+            defer { if accepted > 0 { s.sleeping = false } }
+            return (accepted, accepted > 0 && s.sleeping)
         }
         if mustWake { wake() }
         return accepted

@@ -1,11 +1,12 @@
 import ArgumentParser
+import Foundation
 import Benchmarks
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput. Build with -c release for meaningful figures.",
-        subcommands: [Bus.self, Codec.self, All.self],
+        subcommands: [Bus.self, Codec.self, Decode.self, Ingest.self, All.self],
         defaultSubcommand: All.self)
 
     struct Options: ParsableArguments {
@@ -51,12 +52,45 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    struct Decode: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Massive trade and quote frames: tickbus's scanner vs Foundation JSONDecoder.")
+        @OptionGroup var options: Options
+        @Option(help: "Events per kind for the scanner (JSONDecoder gets a tenth).") var events = 2_000_000
+
+        func run() throws {
+            options.report(DecodeBenchmark.run(events: events))
+        }
+    }
+
+    struct Ingest: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "tickbus sim -> tickbus ingest (child processes) -> a subscriber: throughput, loss, latency, RSS.")
+        @OptionGroup var options: Options
+        @Option(help: "Seconds per measurement.") var seconds: Double = 5
+        @Option(help: "Events/s for the latency measurement.") var latencyRate = 100_000
+
+        func run() throws {
+            options.report(try IngestBenchmark.run(executable: CommandLine.executablePath, seconds: seconds, latencyRate: latencyRate))
+        }
+    }
+
     struct All: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every benchmark.")
         @OptionGroup var options: Options
 
         func run() throws {
-            options.report(CodecBenchmark.run(count: 20_000_000) + (try BusBenchmark.run(count: 1_000_000)))
+            options.report(
+                CodecBenchmark.run(count: 20_000_000) + (try BusBenchmark.run(count: 1_000_000))
+                    + DecodeBenchmark.run(events: 2_000_000)
+                    + (try IngestBenchmark.run(executable: CommandLine.executablePath, seconds: 5, latencyRate: 100_000)))
         }
+    }
+}
+
+extension CommandLine {
+    /// The path of this executable (for benchmarks that start tickbus processes).
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? arguments[0]
     }
 }

@@ -44,7 +44,8 @@ struct TapCommand: AsyncParsableCommand {
         let configuration = Subscriber.Configuration(
             endpoints: endpoints, filters: try topics.map(TopicFilter.init),
             heartbeatTimeout: .milliseconds(Int64(heartbeatTimeout * 1000)))
-        let tap = TapService(configuration: configuration, json: json, count: count)
+        let format: @Sendable (BusEvent) -> String? = json ? BusEventFormatter.json : BusEventFormatter.text
+        let tap = TapService(configuration: configuration, count: count, format: format)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: tap, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))

@@ -5,16 +5,19 @@ import Synchronization
 import TickBusCore
 import ZeroMQ
 
-/// Runs a bus subscriber on its own thread and prints what it sees until shut down.
+/// Runs a bus subscriber on its own thread and prints what it sees until shut down
+/// (`tickbus tap`, and the bar lines of `tickbus demo`).
 final class TapService: Service, Sendable {
     let configuration: Subscriber.Configuration
-    let json: Bool
+    /// The line for an event, or nil to print nothing.
+    let format: @Sendable (BusEvent) -> String?
+    /// Stop after this many records.
     let count: Int?
     private let stopping = Atomic<Bool>(false)
 
-    init(configuration: Subscriber.Configuration, json: Bool, count: Int?) {
+    init(configuration: Subscriber.Configuration, count: Int? = nil, format: @escaping @Sendable (BusEvent) -> String?) {
         self.configuration = configuration
-        self.json = json
+        self.format = format
         self.count = count
     }
 
@@ -33,12 +36,13 @@ final class TapService: Service, Sendable {
 
     private func printLoop(_ context: ZMQContext) throws {
         let subscriber = try Subscriber(context: context, configuration: configuration)
-        let format = json ? BusEventFormatter.json : BusEventFormatter.text
         var records = 0
         while !stopping.load(ordering: .relaxed) {
             guard let event = try subscriber.next(timeout: .milliseconds(200)) else { continue }
-            print(format(event))
-            fflush(nil)
+            if let line = format(event) {
+                print(line)
+                fflush(nil)
+            }
             if case .record = event {
                 records += 1
                 if let count, records >= count { break }

@@ -30,6 +30,15 @@ public enum RecordFormatter {
         return line
     }
 
+    /// A bar as the old q feed handler printed it: `09:30:01 AAPL 189.12 189.2 189.05 189.18 1200`
+    /// (start time UTC, symbol, open, high, low, close, volume).
+    public static func barLine(_ bar: Bar) -> String {
+        let time = UTCTime.dateTime(seconds: bar.header.tsEvent / 1_000_000_000, separator: " ").split(separator: " ").last ?? ""
+        let symbol = bar.header.symbol.description
+        let padded = symbol.count >= 8 ? symbol : symbol + String(repeating: " ", count: 8 - symbol.count)
+        return "\(time) \(padded) \(bar.open) \(bar.high) \(bar.low) \(bar.close) \(number(bar.volume))"
+    }
+
     /// One JSON object with the topic, every header field and the kind's fields.
     public static func json(_ record: Record) -> String {
         let h = record.header

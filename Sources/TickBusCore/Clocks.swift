@@ -24,7 +24,7 @@ public enum MonotonicClock {
 
 extension Duration {
     /// The duration in whole nanoseconds.
-    var nanoseconds: Int64 {
+    public var nanoseconds: Int64 {
         components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
     }
 }

@@ -1,0 +1,114 @@
+import Bus
+import Foundation
+import TickBusCore
+import ZeroMQ
+
+/// `tickbus sim` → `tickbus ingest` → a bus subscriber, as three processes' worth of work: sim
+/// and ingest run as child processes of this executable, the subscriber on a thread here.
+/// Throughput at full simulator speed with drops and gaps counted; latency from a record's
+/// `ts_recv` (when ingest read the frame) to the subscriber at a fixed rate; ingest's RSS.
+public enum IngestBenchmark {
+    public static func run(executable: String, seconds: Double, latencyRate: Int) throws -> [Figure] {
+        let throughput = try measure(executable: executable, rate: 2_000_000, seconds: seconds, latency: false)
+        let latency = try measure(executable: executable, rate: latencyRate, seconds: seconds, latency: true)
+        var figures = [
+            Figure(name: "ingest: sim -> ingest -> subscriber, full speed", value: throughput.rate, unit: "events/s",
+                   target: ">= 1M with 0 drops"),
+            Figure(name: "ingest: records lost (gaps + ingest drops) at full speed", value: Double(throughput.lost),
+                   unit: "records", target: "0"),
+            Figure(name: "ingest: RSS after the full-speed run", value: throughput.rssMegabytes, unit: "MB",
+                   target: "<= 64"),
+        ]
+        let sorted = latency.latencies.sorted()
+        if !sorted.isEmpty {
+            func percentile(_ p: Double) -> Double { Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000 }
+            figures += [
+                Figure(name: "ingest: latency p50 at \(latencyRate / 1000)k events/s", value: percentile(0.50), unit: "us"),
+                Figure(name: "ingest: latency p99 at \(latencyRate / 1000)k events/s", value: percentile(0.99), unit: "us",
+                       target: "<= 1000"),
+                Figure(name: "ingest: latency max at \(latencyRate / 1000)k events/s", value: Double(sorted.last!) / 1000,
+                       unit: "us"),
+                Figure(name: "ingest: records lost at \(latencyRate / 1000)k events/s", value: Double(latency.lost),
+                       unit: "records", target: "0"),
+            ]
+        }
+        return figures
+    }
+
+    struct Result {
+        var rate: Double
+        var lost: UInt64
+        var rssMegabytes: Double
+        var latencies: [Int64]
+    }
+
+    private static func measure(executable: String, rate: Int, seconds: Double, latency: Bool) throws -> Result {
+        let simPort = 17_790 + Int(getpid() % 1000)
+        let bus = "ipc:///tmp/tickbus-bench-ingest-\(getpid())"
+        let symbols = (0..<20).map { "S\($0)" }.joined(separator: ",")
+        let sim = try launch(executable, ["sim", "--port", "\(simPort)", "--rate", "\(rate)", "--symbols", "stocks=\(symbols)",
+                                          "--log-level", "error"])
+        defer { sim.terminate(); sim.waitUntilExit() }
+        let ingest = try launch(executable, ["ingest", "--url", "ws://127.0.0.1:\(simPort)/stocks", "--subscribe", "T.*,Q.*",
+                                             "--bus", bus, "--name", "bench"])
+        defer { ingest.terminate(); ingest.waitUntilExit() }
+
+        let context = try ZMQContext()
+        let subscriber = try Subscriber(
+            context: context,
+            configuration: .init(endpoints: [bus], filters: [try TopicFilter("T."), try TopicFilter("Q."), try TopicFilter("H.bench")],
+                                 receiveHighWaterMark: 1_000_000))
+        // Warm up until records flow, then measure.
+        let warmDeadline = MonotonicClock.nanoseconds() + 20_000_000_000
+        var flowing = false
+        while !flowing, MonotonicClock.nanoseconds() < warmDeadline {
+            if case .record(let r)? = try subscriber.next(timeout: .milliseconds(100)), r.kind != .heartbeat { flowing = true }
+        }
+        guard flowing else { throw BenchmarkError.noSubscriber }
+        let warmEnd = MonotonicClock.nanoseconds() + 1_000_000_000
+        while MonotonicClock.nanoseconds() < warmEnd { _ = try subscriber.next(timeout: .milliseconds(100)) }
+
+        let startCounters = subscriber.counters
+        var lastDropped: UInt64 = 0
+        var firstDropped: UInt64?
+        var latencies: [Int64] = []
+        latencies.reserveCapacity(latency ? rate * Int(seconds) + 1000 : 0)
+        var records: UInt64 = 0
+        let start = MonotonicClock.nanoseconds()
+        let end = start + Int64(seconds * 1e9)
+        while MonotonicClock.nanoseconds() < end {
+            guard let event = try subscriber.next(timeout: .milliseconds(100)) else { continue }
+            guard case .record(let record) = event else { continue }
+            if case .heartbeat(let h) = record {
+                firstDropped = firstDropped ?? h.dropped
+                lastDropped = h.dropped
+                continue
+            }
+            records += 1
+            if latency { latencies.append(WallClock.nanoseconds() - record.header.tsRecv) }
+        }
+        let elapsed = Double(MonotonicClock.nanoseconds() - start) / 1e9
+        let lost = subscriber.counters.lost - startCounters.lost + (lastDropped - (firstDropped ?? lastDropped))
+        return Result(rate: Double(records) / elapsed, lost: lost, rssMegabytes: rss(of: ingest.processIdentifier),
+                      latencies: latencies)
+    }
+
+    private static func launch(_ executable: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Resident set size of a process in MB, from /proc.
+    static func rss(of pid: Int32) -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return .nan }
+        return kilobytes / 1024
+    }
+}

@@ -1,0 +1,184 @@
+import Bus
+import Logging
+import Massive
+import ServiceLifecycle
+import Synchronization
+import TickBusCore
+import ZeroMQ
+
+/// `tickbus ingest`: one Massive stream in, normalised records out on the bus, with `S.<name>`
+/// status records for every connection change and `H.<name>` heartbeats.
+public final class IngestService: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var stream: MassiveStream.Configuration
+        /// Bus endpoints to bind.
+        public var busEndpoints: [String]
+        /// Process name: topics `S.<name>` and `H.<name>`.
+        public var name: String
+        public var sendHighWaterMark: Int32
+        /// How often decoder counters are published as a status record (when they changed).
+        public var countersInterval: Duration
+
+        public init(
+            stream: MassiveStream.Configuration, busEndpoints: [String] = ["tcp://127.0.0.1:7700"],
+            name: String = "ingest", sendHighWaterMark: Int32 = 100_000, countersInterval: Duration = .seconds(10)
+        ) {
+            self.stream = stream
+            self.busEndpoints = busEndpoints
+            self.name = name
+            self.sendHighWaterMark = sendHighWaterMark
+            self.countersInterval = countersInterval
+        }
+    }
+
+    public let configuration: Configuration
+    private let context: ZMQContext
+    private let logger: Logger
+    private let bound = Mutex<[String]>([])
+
+    public init(configuration: Configuration, context: ZMQContext, logger: Logger) {
+        self.configuration = configuration
+        self.context = context
+        self.logger = logger
+    }
+
+    /// The bus endpoints once bound (real ports for `tcp://host:*`), empty before.
+    public var endpoints: [String] { bound.withLock { $0 } }
+
+    public func run() async throws {
+        let publisher = try PublisherService(
+            context: context,
+            configuration: .init(
+                name: configuration.name, endpoints: configuration.busEndpoints,
+                sendHighWaterMark: configuration.sendHighWaterMark))
+        defer { publisher.stop() }
+        bound.withLock { $0 = publisher.endpoints }
+        logger.info("publishing on the bus", metadata: ["endpoints": "\(publisher.endpoints.joined(separator: " "))"])
+        let stream = MassiveStream(configuration: configuration.stream, logger: logger)
+        let reporter = StatusReporter(publisher: publisher, name: try Symbol(configuration.name),
+                                      market: configuration.stream.endpoint.market, logger: logger)
+        reporter.report(.info, ["event": .string("starting"), "url": .string(configuration.stream.endpoint.url),
+                                "subscriptions": .strings(configuration.stream.subscriptions)])
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await self.stream(stream, reporter)
+            }
+        } catch is CancellationError {
+            // Shutdown: the stream and the counters task were cancelled.
+        }
+        reporter.report(.info, ["event": .string("stopped")])
+    }
+
+    /// Runs the stream and the periodic counters until the stream ends.
+    private func stream(_ stream: MassiveStream, _ reporter: StatusReporter) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await stream.run(handler: reporter) }
+            group.addTask { try await reporter.reportCounters(of: stream, every: self.configuration.countersInterval) }
+            defer { group.cancelAll() }
+            do {
+                try await group.next()
+            } catch let error as MassiveStreamError {
+                reporter.report(.error, ["event": .string("stopped"), "error": .string(error.description)])
+                throw error
+            }
+        }
+    }
+}
+
+/// Publishes the stream's records and turns its events into `S.<name>` status records.
+final class StatusReporter: MassiveStreamHandler {
+    let publisher: PublisherService
+    let name: Symbol
+    let market: Market
+    let logger: Logger
+
+    init(publisher: PublisherService, name: Symbol, market: Market, logger: Logger) {
+        self.publisher = publisher
+        self.name = name
+        self.market = market
+        self.logger = logger
+    }
+
+    func stream(records: [Record]) {
+        publisher.submit(contentsOf: records)
+    }
+
+    func stream(_ event: StreamEvent) {
+        switch event {
+        case .connecting(let url, let attempt):
+            logger.info("connecting", metadata: ["url": "\(url)", "attempt": "\(attempt)"])
+            report(.info, ["event": .string("connecting"), "url": .string(url), "attempt": .int(Int64(attempt))])
+        case .connected:
+            report(.info, ["event": .string("connected")])
+        case .authenticated:
+            logger.info("authenticated")
+            report(.info, ["event": .string("authenticated")])
+        case .subscribed(let message):
+            report(.info, ["event": .string("subscribed"), "message": .string(message)])
+        case .subscriptionError(let message):
+            logger.warning("subscription refused", metadata: ["message": "\(message)"])
+            report(.warning, ["event": .string("subscription_error"), "message": .string(message)])
+        case .upstreamStatus(let status):
+            logger.warning("upstream status", metadata: ["status": "\(status.status)", "message": "\(status.message)"])
+            report(.warning, ["event": .string("upstream_status"), "status": .string(status.status),
+                              "message": .string(status.message)])
+        case .disconnected(let reason, let at):
+            report(.warning, ["event": .string("disconnected"), "reason": .string(reason), "at": .int(at)])
+        case .resumed(let gapStart, let gapEnd, let attempt):
+            logger.warning("reconnected; data between gap_start and gap_end was not received",
+                           metadata: ["gap_start": "\(UTCTime.iso8601(nanoseconds: gapStart))",
+                                      "gap_end": "\(UTCTime.iso8601(nanoseconds: gapEnd))"])
+            report(.warning, ["event": .string("reconnected"), "gap_start": .int(gapStart), "gap_end": .int(gapEnd),
+                              "attempt": .int(Int64(attempt))])
+        case .retrying(let delay, let attempt):
+            report(.info, ["event": .string("retrying"), "delay_ms": .int(delay.nanoseconds / 1_000_000),
+                           "attempt": .int(Int64(attempt))])
+        }
+    }
+
+    /// Publishes the decoder's counters whenever they changed, every `interval`.
+    func reportCounters(of stream: MassiveStream, every interval: Duration) async throws {
+        var last = DecodeCounters()
+        while true {
+            try await Task.sleep(for: interval)
+            let counters = stream.counters
+            guard counters != last else { continue }
+            last = counters
+            var problems = JSONObject()
+            for (problem, count) in counters.problems.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                problems.add(problem.rawValue, raw: String(count))
+            }
+            var unpublished = JSONObject()
+            for (ev, count) in counters.unpublished.sorted(by: { $0.key < $1.key }) {
+                unpublished.add(ev, raw: String(count))
+            }
+            let bus = publisher.counters
+            report(counters.problemTotal > 0 ? .warning : .info, [
+                "event": .string("counters"), "frames": .int(Int64(counters.frames)),
+                "events": .int(Int64(counters.events)), "records": .int(Int64(counters.records)),
+                "published": .int(Int64(bus.published)), "dropped": .int(Int64(bus.dropped)),
+                "problems": .raw(problems.text), "unpublished": .raw(unpublished.text),
+            ])
+        }
+    }
+
+    enum Value {
+        case string(String), int(Int64), strings([String]), raw(String)
+    }
+
+    /// Publishes one status record (JSON object body, keys in the given order).
+    func report(_ level: StatusLevel, _ fields: KeyValuePairs<String, Value>) {
+        var body = JSONObject()
+        for (key, value) in fields {
+            switch value {
+            case .string(let s): body.add(key, string: s)
+            case .int(let n): body.add(key, raw: String(n))
+            case .strings(let list): body.add(key, raw: "[" + list.map(JSONObject.quote).joined(separator: ",") + "]")
+            case .raw(let json): body.add(key, raw: json)
+            }
+        }
+        let now = WallClock.nanoseconds()
+        publisher.submit(.status(Status(
+            header: RecordHeader(market: market, tsEvent: now, tsRecv: now, symbol: name), level: level, json: body.text)))
+    }
+}

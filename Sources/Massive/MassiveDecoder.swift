@@ -1,0 +1,247 @@
+import TickBusCore
+
+/// A status message from Massive (`{"ev":"status","status":"auth_success","message":"authenticated"}`).
+public struct MassiveStatus: Hashable, Sendable {
+    public var status: String
+    public var message: String
+
+    public init(status: String, message: String) {
+        self.status = status
+        self.message = message
+    }
+}
+
+/// One element of a Massive frame, as the decoder hands it on.
+public enum MassiveEvent: Hashable, Sendable {
+    /// A market event, normalised into a record (without epoch and sequence, which the
+    /// publisher sets).
+    case record(Record)
+    case status(MassiveStatus)
+}
+
+/// Why an element of a frame was not turned into a record.
+public enum DecodeProblem: String, Sendable, CaseIterable {
+    /// The frame is not JSON (or is truncated); the events before the fault were kept.
+    case malformedJSON = "malformed_json"
+    /// A binary WebSocket frame (Massive sends JSON text only).
+    case binaryFrame = "binary_frame"
+    /// The frame is JSON but not an array or object of events.
+    case notEvents = "not_events"
+    /// An element without `ev`.
+    case missingEv = "missing_ev"
+    /// An event without a field it needs (symbol, price, time).
+    case missingField = "missing_field"
+    /// A field of the wrong type or a number that does not parse.
+    case badValue = "bad_value"
+    /// A symbol that is not 1–24 printable ASCII bytes.
+    case badSymbol = "bad_symbol"
+    /// A trade with more condition codes than a record holds; the first four were kept.
+    case conditionsTruncated = "conditions_truncated"
+    /// A trade id longer than a record holds; the trade was kept without it.
+    case tradeIDTooLong = "trade_id_too_long"
+}
+
+/// What a decoder has seen, for heartbeats and status replies.
+public struct DecodeCounters: Sendable, Equatable {
+    public init() {}
+
+    public var frames: UInt64 = 0
+    public var events: UInt64 = 0
+    public var records: UInt64 = 0
+    public var statuses: UInt64 = 0
+    /// Problems by reason.
+    public var problems: [DecodeProblem: UInt64] = [:]
+    /// Events tickbus does not publish (LULD, NOI, FMV, LV, XL2, unknown codes), by `ev`.
+    public var unpublished: [String: UInt64] {
+        Dictionary(uniqueKeysWithValues: unpublishedCodes.map { (EventCode.name($0.key), $0.value) })
+    }
+
+    var unpublishedCodes: [UInt64: UInt64] = [:]
+
+    public var problemTotal: UInt64 { problems.values.reduce(0, +) }
+
+    /// Adds another set of counts to these.
+    public mutating func add(_ other: DecodeCounters) {
+        frames += other.frames
+        events += other.events
+        records += other.records
+        statuses += other.statuses
+        if !other.problems.isEmpty { problems.merge(other.problems, uniquingKeysWith: +) }
+        if !other.unpublishedCodes.isEmpty { unpublishedCodes.merge(other.unpublishedCodes, uniquingKeysWith: +) }
+    }
+}
+
+/// Decodes Massive WebSocket frames into records with a byte-level scanner: no Foundation, no
+/// allocation per event (status messages excepted). Events are keyed on (market, `ev`): the same
+/// code means different fields in different markets.
+///
+/// | market | events → records |
+/// |---|---|
+/// | stocks, options, futures | `T` → trade, `Q` → quote, `A` → 1 s bar, `AM` → 1 min bar |
+/// | indices | `V` → trade (price = value, size NaN), `A`, `AM` → bars without volume or VWAP |
+/// | forex | `C` → quote (sizes NaN), `CAS` → 1 s bar, `CA` → 1 min bar |
+/// | crypto | `XT` → trade, `XQ` → quote, `XAS` → 1 s bar, `XA` → 1 min bar |
+///
+/// `LULD`, `NOI`, `FMV`, `LV` and `XL2` are counted in ``DecodeCounters/unpublished``, as are
+/// unknown codes. Timestamps become ns by magnitude (Massive mixes ms, µs and ns). A bad element
+/// is counted under its ``DecodeProblem`` and skipped; the frame's other elements still decode.
+public struct MassiveDecoder: Sendable {
+    public let market: Market
+    public private(set) var counters = DecodeCounters()
+    private var fields = EventFields()
+
+    public init(market: Market) {
+        self.market = market
+    }
+
+    /// Decodes one text frame and passes each event to `sink`, in frame order.
+    /// `receivedAt` (ns since the epoch) becomes each record's `ts_recv`.
+    public mutating func decode(_ frame: UnsafeRawBufferPointer, receivedAt: Int64, _ sink: (MassiveEvent) -> Void) {
+        counters.frames += 1
+        var json = JSONBytes(frame)
+        switch json.peek() {
+        case UInt8(ascii: "["):
+            json.index += 1
+            if json.consume(UInt8(ascii: "]")) { return }
+            while true {
+                guard json.peek() == UInt8(ascii: "{") else {
+                    note(json.atEnd ? .malformedJSON : .notEvents)
+                    return
+                }
+                guard element(&json, frame, receivedAt, sink) else { return }
+                if json.consume(UInt8(ascii: ",")) { continue }
+                if json.consume(UInt8(ascii: "]")) { return }
+                note(.malformedJSON)
+                return
+            }
+        case UInt8(ascii: "{"):
+            _ = element(&json, frame, receivedAt, sink)
+        case 0:
+            note(.malformedJSON)
+        default:
+            note(.notEvents)
+        }
+    }
+
+    /// Decodes one object; returns false when the frame cannot be walked any further.
+    private mutating func element(
+        _ json: inout JSONBytes, _ frame: UnsafeRawBufferPointer, _ receivedAt: Int64, _ sink: (MassiveEvent) -> Void
+    ) -> Bool {
+        counters.events += 1
+        fields.reset()
+        do {
+            try json.expect(UInt8(ascii: "{"))
+            if !json.consume(UInt8(ascii: "}")) {
+                repeat {
+                    guard json.peek() == UInt8(ascii: "\"") else { throw JSONBytes.Malformed() }
+                    let key = try json.string()
+                    try json.expect(UInt8(ascii: ":"))
+                    let value = try json.value()
+                    if !key.escaped, let field = FieldKey.lookup(UnsafeRawBufferPointer(rebasing: frame[key.start..<key.end])) {
+                        fields.set(field, .init(start: value.start, end: value.end, kind: value.kind, escaped: value.escaped))
+                    }
+                } while json.consume(UInt8(ascii: ","))
+                try json.expect(UInt8(ascii: "}"))
+            }
+        } catch {
+            note(.malformedJSON)
+            return false
+        }
+        do {
+            if let event = try event(EventView(frame: frame, fields: fields), receivedAt) { sink(event) }
+        } catch {
+            note(error)
+        }
+        return true
+    }
+
+    /// Counts a binary frame (Massive sends text only).
+    public mutating func noteBinaryFrame() {
+        counters.frames += 1
+        note(.binaryFrame)
+    }
+
+    /// Starts counting from zero (after the counts were added elsewhere).
+    public mutating func resetCounters() {
+        counters = DecodeCounters()
+    }
+
+    private mutating func note(_ problem: DecodeProblem) {
+        counters.problems[problem, default: 0] += 1
+    }
+
+    /// Builds the event the fields describe, or nil for one that is counted but not published.
+    private mutating func event(_ view: EventView, _ receivedAt: Int64) throws(DecodeProblem) -> MassiveEvent? {
+        guard let ev = view.fields[.ev], ev.kind == .string, !ev.escaped else { throw .missingEv }
+        let code = EventCode.pack(view.bytes(ev))
+        if code == EventCode.status {
+            counters.statuses += 1
+            return .status(MassiveStatus(status: view.text(.status), message: view.text(.message)))
+        }
+        let record: Record?
+        switch (market, code) {
+        case (.stocks, EventCode.T), (.options, EventCode.T), (.futures, EventCode.T):
+            record = .trade(try view.trade(market, receivedAt, symbol: .sym, size: market == .stocks ? .ds : nil, counters: &counters))
+        case (.crypto, EventCode.XT):
+            record = .trade(try view.trade(market, receivedAt, symbol: .pair, size: nil, counters: &counters))
+        case (.indices, EventCode.V):
+            record = .trade(try view.indexValue(receivedAt))
+        case (.stocks, EventCode.Q), (.options, EventCode.Q), (.futures, EventCode.Q):
+            record = .quote(try view.quote(market, receivedAt, symbol: .sym))
+        case (.crypto, EventCode.XQ):
+            record = .quote(try view.quote(market, receivedAt, symbol: .pair))
+        case (.forex, EventCode.C):
+            record = .quote(try view.forexQuote(receivedAt))
+        case (_, EventCode.A), (.forex, EventCode.CAS), (.crypto, EventCode.XAS):
+            record = .bar(try view.bar(market, receivedAt, interval: .second, symbol: code == EventCode.A ? .sym : .pair))
+        case (_, EventCode.AM), (.forex, EventCode.CA), (.crypto, EventCode.XA):
+            record = .bar(try view.bar(market, receivedAt, interval: .minute, symbol: code == EventCode.AM ? .sym : .pair))
+        default:
+            counters.unpublishedCodes[code, default: 0] += 1
+            record = nil
+        }
+        guard let record else { return nil }
+        counters.records += 1
+        return .record(record)
+    }
+
+    private mutating func note(_ problem: any Error) {
+        note(problem as? DecodeProblem ?? .badValue)
+    }
+}
+
+/// Massive event codes packed into an integer (up to eight ASCII bytes), for switching.
+enum EventCode {
+    static func pack(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        guard bytes.count <= 8 else { return UInt64.max }
+        var value: UInt64 = 0
+        for (i, b) in bytes.enumerated() { value |= UInt64(b) << UInt64(8 * i) }
+        return value
+    }
+
+    static func name(_ code: UInt64) -> String {
+        guard code != .max else { return "(long code)" }
+        var bytes: [UInt8] = []
+        var rest = code
+        while rest != 0 { bytes.append(UInt8(truncatingIfNeeded: rest)); rest >>= 8 }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func code(_ text: StaticString) -> UInt64 {
+        pack(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    static let status = code("status")
+    static let T = code("T")
+    static let Q = code("Q")
+    static let A = code("A")
+    static let AM = code("AM")
+    static let V = code("V")
+    static let C = code("C")
+    static let CA = code("CA")
+    static let CAS = code("CAS")
+    static let XT = code("XT")
+    static let XQ = code("XQ")
+    static let XA = code("XA")
+    static let XAS = code("XAS")
+}

@@ -1,0 +1,187 @@
+import Foundation
+import Testing
+
+@testable import Simulator
+
+@Suite("Faults, limits and replay", .timeLimit(.minutes(1)))
+struct FaultTests {
+    @Test("drop: the connection is cut after the configured time", arguments: [true, false])
+    func drop(abrupt: Bool) async throws {
+        var config = testConfiguration(rate: 200)
+        config.faults.dropAfter = .milliseconds(1_000)
+        config.faults.dropAbruptly = abrupt
+        try await withSimulator(config) { sim in
+            try await withWebSocket(try await sim.webSocketURL(.stocks)) { ws in
+                try await ws.auth()
+                try await ws.subscribe("Q.*")
+                try await ws.waitUntil("quotes") { $0.with(ev: "Q").count > 0 }
+                try await ws.waitClosed(timeout: 5)
+            }
+        }
+    }
+
+    @Test("slow_consumer: the status, then the connection closes")
+    func slowConsumer() async throws {
+        var config = testConfiguration(rate: 100)
+        config.faults.slowConsumerAfter = .milliseconds(300)
+        try await withSimulator(config) { sim in
+            try await withWebSocket(try await sim.webSocketURL(.crypto)) { ws in
+                try await ws.auth()
+                try await ws.subscribe("XQ.*")
+                try await ws.waitClosed()
+                #expect(ws.statuses.last?.status == "slow_consumer")
+            }
+        }
+    }
+
+    @Test("max_connections: a second connection with the same key evicts the first")
+    func maxConnections() async throws {
+        var config = testConfiguration(rate: 200)
+        config.connectionLimit = 1
+        try await withSimulator(config) { sim in
+            let url = try await sim.webSocketURL(.stocks)
+            try await withWebSocket(url) { first in
+                try await first.auth("shared")
+                try await first.subscribe("Q.*")
+                try await first.waitUntil("quotes") { $0.with(ev: "Q").count > 0 }
+                try await withWebSocket(url) { second in
+                    try await second.auth("shared")
+                    try await second.subscribe("Q.*")
+                    try await first.waitClosed()
+                    #expect(first.statuses.last?.status == "max_connections")
+                    let before = second.events.with(ev: "Q").count
+                    try await second.waitUntil("the newer one keeps streaming") { $0.with(ev: "Q").count > before + 5 }
+                    #expect(!second.inbox.isClosed)
+                }
+            }
+            // Another key on the same market is not affected.
+            try await withWebSocket(url) { a in
+                try await a.auth("one")
+                try await withWebSocket(url) { b in
+                    try await b.auth("two")
+                    try await b.waitUntil("auth") { $0.count == 2 }
+                    try await Task.sleep(for: .milliseconds(100))
+                    #expect(!a.inbox.isClosed)
+                }
+            }
+        }
+    }
+
+    @Test("malformed frames arrive among good ones and the connection stays up")
+    func malformed() async throws {
+        var config = testConfiguration(rate: 200)
+        config.faults.malformedPerSecond = 60
+        try await withSimulator(config) { sim in
+            try await withWebSocket(try await sim.webSocketURL(.stocks)) { ws in
+                try await ws.auth()
+                try await ws.subscribe("T.*")
+                try await ws.waitUntil("malformed and good frames", timeout: 5) { events in
+                    ws.malformedFrames >= 12 && events.with(ev: "T").count > 10
+                }
+                #expect(!ws.inbox.isClosed)
+            }
+        }
+    }
+
+    @Test("stall: nothing is sent for a while, then the backlog arrives")
+    func stall() async throws {
+        var config = testConfiguration(rate: 400)
+        config.faults.stallEvery = .milliseconds(800)
+        config.faults.stallFor = .milliseconds(500)
+        try await withSimulator(config) { sim in
+            try await withWebSocket(try await sim.webSocketURL(.stocks)) { ws in
+                try await ws.auth()
+                try await ws.subscribe("Q.*")
+                // Sample the frame count; a stall shows as ≥ 400 ms without a new frame.
+                var lastCount = ws.frameCount
+                var lastChange = ContinuousClock.now
+                var longest = Duration.zero
+                let end = ContinuousClock.now + .milliseconds(1_800)
+                while ContinuousClock.now < end {
+                    try await Task.sleep(for: .milliseconds(10))
+                    let n = ws.frameCount
+                    if n != lastCount {
+                        longest = max(longest, ContinuousClock.now - lastChange)
+                        lastCount = n
+                        lastChange = ContinuousClock.now
+                    }
+                }
+                #expect(longest >= .milliseconds(400))
+                #expect(!ws.inbox.isClosed)
+                // The stream is continuous across the stall: no hole in quote timestamps.
+                let times = ws.events.with(ev: "Q").map { int64($0["t"])! }.sorted()
+                let maxGap = zip(times, times.dropFirst()).map { $1 - $0 }.max() ?? 0
+                #expect(maxGap < 300)
+            }
+        }
+    }
+
+    @Test("auth_timeout when no auth message comes")
+    func authTimeout() async throws {
+        var config = testConfiguration()
+        config.authTimeout = .milliseconds(300)
+        try await withSimulator(config) { sim in
+            try await withWebSocket(try await sim.webSocketURL(.indices)) { ws in
+                try await ws.waitClosed()
+                #expect(ws.statuses.map(\.status) == ["connected", "auth_timeout"])
+                #expect(ws.statuses.last?.message == "No authentication request received.")
+            }
+        }
+    }
+
+    @Test("basic plan: auth_failed with the plan message")
+    func basicPlan() async throws {
+        var config = testConfiguration()
+        config.plan = .basic
+        try await withSimulator(config) { sim in
+            try await withWebSocket(try await sim.webSocketURL(.stocks)) { ws in
+                try await ws.auth()
+                try await ws.waitClosed()
+                #expect(ws.statuses.last?.status == "auth_failed")
+                #expect(ws.statuses.last?.message.contains("doesn't include websocket access") == true)
+            }
+        }
+    }
+
+    @Test("replay: recorded frames are sent as they are after the first subscribe, handshake frames skipped")
+    func replay() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sim-replay-\(UInt64.random(in: 0...UInt64.max)).jsonl").path
+        let lines = [
+            #"[{"ev":"status","status":"connected","message":"Connected Successfully"}]"#,
+            #"[{"ev":"T","sym":"ZZZ","x":4,"i":"1","z":3,"p":1.5,"s":100,"t":1700000000000,"q":1}]"#,
+            "",
+            #"[{"ev":"Q","sym":"ZZZ","bx":4,"bp":1.4,"bs":100,"ax":4,"ap":1.6,"as":100,"c":0,"t":1700000000100,"q":2,"z":3},{"ev":"status","status":"info","message":"x"}]"#,
+            #"not json"#,
+        ]
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var config = testConfiguration()
+        config.replay = .init(path: path, recordedSpeed: true)
+        try await withSimulator(config) { sim in
+            try await withWebSocket(try await sim.webSocketURL(.stocks)) { ws in
+                try await ws.auth()
+                try await ws.subscribe("T.*")
+                try await ws.waitUntil("replayed frames") { _ in ws.frameCount >= 5 }
+                #expect(ws.malformedFrames == 1)
+                let data = ws.events.filter { $0["ev"] as? String != "status" }
+                #expect(data.map { $0["ev"] as! String } == ["T", "Q"])
+                #expect(ws.statuses.map(\.status) == ["connected", "auth_success", "success", "info"])
+            }
+        }
+    }
+
+    @Test("stop after N events: a normal close")
+    func stopAfterEvents() async throws {
+        var config = testConfiguration(rate: 5_000)
+        config.stopAfterEvents = 250
+        try await withSimulator(config) { sim in
+            try await withWebSocket(try await sim.webSocketURL(.stocks)) { ws in
+                try await ws.auth()
+                try await ws.subscribe("T.*,Q.*")
+                try await ws.waitClosed()
+                #expect(ws.events.filter { $0["ev"] as? String != "status" }.count == 250)
+            }
+            #expect(sim.stats.eventsSent == 250)
+        }
+    }
+}
