@@ -143,6 +143,28 @@ struct IngestSimulatorTests {
         #expect(error == .stream(.authenticationFailed("authentication failed")))
     }
 
+    @Test func planWithoutWebSocketAccessIsExplained() async throws {
+        let error = try await withPipeline(simulator: { $0.plan = .basic }, subscriptions: ["T.*"]) { bus in
+            #expect(await bus.wait(timeout: 10) { _ in bus.statuses.contains { $0.contains("\"event\":\"stopped\"") } })
+            #expect(bus.statuses.contains { $0.contains("plan has no WebSocket access") })
+        }
+        guard case .stream(.authenticationFailed(let message)) = error else {
+            Issue.record("expected an authentication failure, got \(error)")
+            return
+        }
+        #expect(MassiveStreamError.authenticationFailed(message).description.contains("plan has no WebSocket access"))
+    }
+
+    @Test func refusedSubscriptionIsReportedAndTheRestFlows() async throws {
+        let error = try await withPipeline(subscriptions: ["ZZ.AAPL", "T.*"]) { bus in
+            #expect(await bus.wait(timeout: 10) { events in
+                bus.statuses.contains { $0.contains("\"event\":\"subscription_error\"") && $0.contains("ZZ.AAPL") }
+                    && trades(events).count >= 10
+            })
+        }
+        #expect(!error.failed, "\(error)")
+    }
+
     @Test func reconnectsReportsTheGapAndResubscribes() async throws {
         let error = try await withPipeline(simulator: { config in
             config.symbols = [.stocks: ["AAPL"]]
