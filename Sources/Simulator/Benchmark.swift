@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Generation + JSON encoding speed of the synthetic market on the calling thread, without
 /// sockets: the ceiling of what one simulator connection can send.
 public enum SimulatorBenchmark {
@@ -60,5 +62,3 @@ public enum SimulatorBenchmark {
         run(events: events).eventsPerSecond
     }
 }
-
-import NIOCore

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// Everything `MassiveSimulator` can be told. Defaults give the behaviour of `tickbus sim`.
@@ -201,5 +202,3 @@ extension SimulatorConfiguration {
         return out
     }
 }
-
-import Foundation

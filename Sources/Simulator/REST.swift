@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import HummingbirdCore
 import Logging
 import NIOCore
 import NIOPosix
@@ -95,7 +94,8 @@ struct RESTResponder: HTTPResponder {
         guard request.method == .get || request.method == .head, let route = Self.route(request.uri.path) else {
             return Self.json(.notFound, #"{"status":"NOT_FOUND","request_id":"\#(id)","message":"Not Found"}"#)
         }
-        let query = request.uri.queryParameters
+        var query: [Substring: Substring] = [:]
+        for (k, v) in request.uri.queryParameters where query[k] == nil { query[k] = v }
         var key: String?
         if let k = query["apiKey"], !k.isEmpty { key = String(k) }
         if key == nil, let auth = request.headers[.authorization] {
@@ -137,7 +137,7 @@ struct RESTResponder: HTTPResponder {
 
     private func aggregates(
         ticker: String, multiplier: String, timespan: String, from: String, to: String,
-        query: FlatDictionary<Substring, Substring>, requestID: String, host: String
+        query: [Substring: Substring], requestID: String, host: String
     ) async throws -> Response {
         guard let mult = Int64(multiplier), mult >= 1 else { throw HistoryError(status: 400, message: "multiplier must be a positive integer") }
         guard let span = Timespan(rawValue: timespan) else {
@@ -151,8 +151,7 @@ struct RESTResponder: HTTPResponder {
             throw HistoryError(status: 400, message: "from and to must be YYYY-MM-DD dates or Unix millisecond timestamps")
         }
         // A cursor carries the paging parameters; otherwise the query does.
-        var params: [Substring: Substring] = [:]
-        for (k, v) in query { params[k] = v }
+        var params = query
         if let cursor = query["cursor"] {
             guard let decoded = Self.decodeCursor(cursor) else { throw HistoryError(status: 400, message: "invalid cursor") }
             params = decoded
@@ -255,10 +254,9 @@ struct RESTResponder: HTTPResponder {
     // MARK: trades and quotes
 
     private func ticks(
-        _ kind: EventKind, ticker: String, query: FlatDictionary<Substring, Substring>, requestID: String, host: String
+        _ kind: EventKind, ticker: String, query: [Substring: Substring], requestID: String, host: String
     ) async throws -> Response {
-        var params: [Substring: Substring] = [:]
-        for (k, v) in query { params[k] = v }
+        var params = query
         var position: (second: Int64, index: Int)?
         if let cursor = query["cursor"] {
             guard let decoded = Self.decodeCursor(cursor) else { throw HistoryError(status: 400, message: "invalid cursor") }

@@ -92,7 +92,6 @@ enum WebSocketSession {
     static let slowConsumer =
         "Slow consumer: the client is not reading data fast enough and the connection's buffer is full. Closing."
 
-    // swiftlint:disable:next function_body_length cyclomatic_complexity
     private static func loop(
         market: Market, outbound: WebSocketOutboundWriter, channel: any Channel, queue: ControlQueue,
         env: SessionEnvironment

@@ -81,16 +81,26 @@ struct SymbolStream {
     private var pending: [BarRecord] = []
     private var pendingHead = 0
     private let barDelayNs: Int64
+    /// The current minute was not generated from its start (too many events to backfill):
+    /// its AM bar is not sent.
+    private var minuteIncomplete = false
+
+    /// Largest number of events generated to complete the first minute on subscribe.
+    static let backfillLimit = 500_000.0
 
     /// Start streaming events strictly after `startNs`. The current minute is generated from
     /// its start so the first AM bar is complete; `av`/`a` start from a deterministic estimate
-    /// of the day so far (the exact day open is found by scanning the day's first trades).
+    /// of the day so far (the exact day open is found by scanning the day's first trades). Above
+    /// `backfillLimit` events the first minute is not backfilled and its AM bar is skipped.
     init(spec: SymbolSpec, startNs: Int64, mask: UInt8, barDelayNs: Int64) {
         self.spec = spec
         self.mask = mask
         self.barDelayNs = barDelayNs
         let s0 = floorDiv(startNs, 1_000_000_000)
-        let minuteStart = floorDiv(s0, 60) * 60
+        let exactMinuteStart = floorDiv(s0, 60) * 60
+        let backfill = spec.lambda * Double(s0 - exactMinuteStart) <= Self.backfillLimit
+        let minuteStart = backfill ? exactMinuteStart : s0
+        minuteIncomplete = !backfill
         var day = DayState(containing: s0)
         // Day open: the first eligible print of the day (bounded scan).
         var scan = PathCursor(spec: spec, second: day.start)
@@ -170,10 +180,11 @@ struct SymbolStream {
         minuteAcc.merge(secondAcc)
         secondAcc = BarAccumulator()
         if floorMod(s + 1, 60) == 0 {
-            if minuteAcc.hasOHLC {
+            if minuteAcc.hasOHLC, !minuteIncomplete {
                 pending.append(barRecord(.minuteBar, start: s + 1 - 60, seconds: 60, acc: minuteAcc))
             }
             minuteAcc = BarAccumulator()
+            minuteIncomplete = false
         }
         gen = cursor.nextSecond()
         peek = gen.next(spec)

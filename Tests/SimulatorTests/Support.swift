@@ -77,6 +77,8 @@ final class TestConnection: @unchecked Sendable {
     let inbox: Inbox
     /// Frames parsed so far, in order, with their events; unparseable frames are kept as nil.
     private(set) var frames: [[Event]?] = []
+    private var flat: [Event] = []
+    private var malformed = 0
     private var seen = 0
 
     init(outbound: WebSocketOutboundWriter, inbox: Inbox) {
@@ -100,12 +102,16 @@ final class TestConnection: @unchecked Sendable {
                 if let data = s.data(using: .utf8), let array = try? JSONSerialization.jsonObject(with: data) as? [Any],
                     array.allSatisfy({ $0 is [String: Any] })
                 {
-                    frames.append(array.map { $0 as! Event })
+                    let events = array.map { $0 as! Event }
+                    frames.append(events)
+                    flat += events
                 } else {
                     frames.append(nil)
+                    malformed += 1
                 }
             case .binary:
                 frames.append(nil)
+                malformed += 1
             }
             seen += 1
         }
@@ -114,7 +120,7 @@ final class TestConnection: @unchecked Sendable {
     /// All events received so far (statuses included), in order.
     var events: [Event] {
         parseNew()
-        return frames.compactMap { $0 }.flatMap { $0 }
+        return flat
     }
 
     /// Number of `ev` events after the first status with this message.
@@ -131,7 +137,7 @@ final class TestConnection: @unchecked Sendable {
 
     var malformedFrames: Int {
         parseNew()
-        return frames.filter { $0 == nil }.count
+        return malformed
     }
 
     /// Wait until `condition` holds on the events so far.
@@ -140,7 +146,7 @@ final class TestConnection: @unchecked Sendable {
         while true {
             if condition(events) { return }
             if ContinuousClock.now > deadline { throw TimeoutError(what: what) }
-            try await Task.sleep(for: .milliseconds(5))
+            try await Task.sleep(for: .milliseconds(10))
         }
     }
 
