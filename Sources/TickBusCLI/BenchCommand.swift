@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import Simulator
 import Benchmarks
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput. Build with -c release for meaningful figures.",
-        subcommands: [Bus.self, Codec.self, Decode.self, Ingest.self, All.self],
+        subcommands: [Bus.self, Codec.self, Decode.self, Sim.self, Ingest.self, All.self],
         defaultSubcommand: All.self)
 
     struct Options: ParsableArguments {
@@ -63,6 +64,21 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    struct Sim: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The simulator's event generation + JSON encoding on one core.")
+        @OptionGroup var options: Options
+        @Option(help: "Events to generate.") var events = 2_000_000
+
+        func run() throws {
+            options.report([simulatorFigure(events: events)])
+        }
+    }
+
+    static func simulatorFigure(events: Int) -> Figure {
+        Figure(name: "sim: generate + encode Massive events", value: SimulatorBenchmark.encodeRate(events: events),
+               unit: "events/s", target: ">= 2M")
+    }
+
     struct Ingest: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "tickbus sim -> tickbus ingest (child processes) -> a subscriber: throughput, loss, latency, RSS.")
@@ -82,7 +98,7 @@ struct BenchCommand: ParsableCommand {
         func run() throws {
             options.report(
                 CodecBenchmark.run(count: 20_000_000) + (try BusBenchmark.run(count: 1_000_000))
-                    + DecodeBenchmark.run(events: 2_000_000)
+                    + DecodeBenchmark.run(events: 2_000_000) + [simulatorFigure(events: 2_000_000)]
                     + (try IngestBenchmark.run(executable: CommandLine.executablePath, seconds: 5, latencyRate: 100_000)))
         }
     }
