@@ -85,9 +85,11 @@ struct BenchCommand: ParsableCommand {
         @OptionGroup var options: Options
         @Option(help: "Seconds per measurement.") var seconds: Double = 5
         @Option(help: "Events/s for the latency measurement.") var latencyRate = 100_000
+        @Option(help: "Events/s the simulator is asked for in the throughput measurement.") var rate = 2_000_000
 
         func run() throws {
-            options.report(try IngestBenchmark.run(executable: CommandLine.executablePath, seconds: seconds, latencyRate: latencyRate))
+            options.report(try IngestBenchmark.run(
+                executable: CommandLine.executablePath, seconds: seconds, latencyRate: latencyRate, fullRate: rate))
         }
     }
 
