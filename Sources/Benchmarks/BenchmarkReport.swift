@@ -38,7 +38,7 @@ public enum BenchmarkTable {
         let header = ["benchmark", "value", "unit", "baseline", "ratio", "target"]
         let rows = figures.map { f in
             [f.name, grouped(f.value), f.unit, f.baseline.map(grouped) ?? "",
-             f.ratio.map { String(format2($0 * 100)) + "%" } ?? "", f.target ?? ""]
+             f.ratio.map { $0 >= 2 ? format2($0) + "x" : format2($0 * 100) + "%" } ?? "", f.target ?? ""]
         }
         let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {

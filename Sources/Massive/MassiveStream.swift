@@ -182,8 +182,11 @@ public final class MassiveStream: Sendable {
         let configuration = WebSocketClientConfiguration(
             maxFrameSize: self.configuration.maxFrameSize,
             autoPing: .enabled(timePeriod: self.configuration.pingInterval))
+        // The WebSocket layer logs frames at trace level, and the auth frame carries the key.
+        var socketLogger = logger
+        socketLogger.logLevel = max(logger.logLevel, .info)
         return try await WebSocketClient.connect(
-            url: self.configuration.endpoint.url, configuration: configuration, logger: logger
+            url: self.configuration.endpoint.url, configuration: configuration, logger: socketLogger
         ) { inbound, outbound, _ in
             try await session.read(inbound, outbound)
         }
