@@ -85,7 +85,7 @@ struct BenchCommand: ParsableCommand {
         @OptionGroup var options: Options
         @Option(help: "Seconds per measurement.") var seconds: Double = 5
         @Option(help: "Events/s for the latency measurement.") var latencyRate = 100_000
-        @Option(help: "Events/s the simulator is asked for in the throughput measurement.") var rate = 2_000_000
+        @Option(help: "Events/s the simulator is asked for in the full-speed measurement.") var rate = 2_000_000
 
         func run() throws {
             options.report(try IngestBenchmark.run(
