@@ -288,17 +288,11 @@ public final class MassiveStream: Sendable {
         }
     }
 
-    /// `{"action":"auth","params":"..."}` with `params` escaped as a JSON string.
+    /// `{"action":"auth","params":"..."}`, `params` as a JSON string.
     static func action(_ action: String, _ params: String) -> String {
-        var escaped = ""
-        for scalar in params.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case _ where scalar.value < 0x20: escaped += "?"
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return "{\"action\":\"\(action)\",\"params\":\"\(escaped)\"}"
+        var message = JSONObject()
+        message.add("action", string: action)
+        message.add("params", string: params)
+        return message.text
     }
 }
