@@ -1,5 +1,6 @@
 import Bus
 import Foundation
+import Histogram
 import TickBusCore
 import ZeroMQ
 
@@ -12,7 +13,7 @@ import ZeroMQ
 ///   small machine the three processes share the cores, and a subscriber that falls behind loses
 ///   what overflows its queue (seen as gaps), by the bus's design.
 /// - Latency from a record's `ts_recv` (when ingest read the frame) to the subscriber at a fixed
-///   rate, as exact percentiles over every record; ingest's RSS.
+///   rate, every record in an HdrHistogram (3 significant digits); ingest's RSS.
 public enum IngestBenchmark {
     public static func run(
         executable: String, seconds: Double, latencyRate: Int, rates: [Int] = [800_000, 1_000_000, 1_200_000],
@@ -37,15 +38,15 @@ public enum IngestBenchmark {
             Figure(name: "ingest: RSS after the full-speed run", value: throughput.rssMegabytes, unit: "MB",
                    target: "<= 64"),
         ]
-        let sorted = latency.latencies.sorted()
-        if !sorted.isEmpty {
-            func percentile(_ p: Double) -> Double { Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000 }
+        if let histogram = latency.latencies, histogram.totalCount > 0 {
+            func microseconds(_ ns: UInt64) -> Double { Double(ns) / 1000 }
             figures += [
-                Figure(name: "ingest: latency p50 at \(latencyRate / 1000)k events/s", value: percentile(0.50), unit: "us"),
-                Figure(name: "ingest: latency p99 at \(latencyRate / 1000)k events/s", value: percentile(0.99), unit: "us",
-                       target: "<= 1000"),
-                Figure(name: "ingest: latency max at \(latencyRate / 1000)k events/s", value: Double(sorted.last!) / 1000,
-                       unit: "us"),
+                Figure(name: "ingest: latency p50 at \(latencyRate / 1000)k events/s",
+                       value: microseconds(histogram.valueAtPercentile(50)), unit: "us"),
+                Figure(name: "ingest: latency p99 at \(latencyRate / 1000)k events/s",
+                       value: microseconds(histogram.valueAtPercentile(99)), unit: "us", target: "<= 1000"),
+                Figure(name: "ingest: latency max at \(latencyRate / 1000)k events/s",
+                       value: microseconds(histogram.max), unit: "us"),
                 Figure(name: "ingest: records lost or dropped at \(latencyRate / 1000)k events/s",
                        value: Double(latency.lost + latency.dropped), unit: "records", target: "0"),
             ]
@@ -58,7 +59,8 @@ public enum IngestBenchmark {
         var lost: UInt64
         var dropped: UInt64
         var rssMegabytes: Double
-        var latencies: [Int64]
+        /// Nanoseconds from `ts_recv` to the subscriber, when latency was measured.
+        var latencies: Histogram<UInt64>?
     }
 
     private static func measure(executable: String, rate: Int, seconds: Double, latency: Bool) throws -> Result {
@@ -91,8 +93,7 @@ public enum IngestBenchmark {
         let startCounters = subscriber.counters
         var lastDropped: UInt64 = 0
         var firstDropped: UInt64?
-        var latencies: [Int64] = []
-        latencies.reserveCapacity(latency ? rate * Int(seconds) + 1000 : 0)
+        var latencies = latency ? Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three) : nil
         var records: UInt64 = 0
         let start = MonotonicClock.nanoseconds()
         let end = start + Int64(seconds * 1e9)
@@ -113,7 +114,7 @@ public enum IngestBenchmark {
                 break
             }
             records += 1
-            if latency { latencies.append(WallClock.nanoseconds() - record.header.tsRecv) }
+            if latency { _ = latencies?.record(UInt64(max(0, WallClock.nanoseconds() - record.header.tsRecv))) }
         }
         let elapsed = Double(MonotonicClock.nanoseconds() - start) / 1e9
         return Result(
