@@ -77,9 +77,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"]),
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore"]),
-        .testTarget(name: "BusTests", dependencies: ["Bus", "ZeroMQ", "TickBusCore"]),
+        .testTarget(name: "BusTests", dependencies: ["Bus", "ZeroMQ", "TickBusCore", "TestSupport"]),
         .testTarget(name: "TickBusCLITests", dependencies: ["Bus", "TickBusCore", "ZeroMQ"]),
         .testTarget(name: "MassiveTests", dependencies: ["Massive", "TickBusCore"]),
         .testTarget(

@@ -1,6 +1,7 @@
 import Bus
 import Foundation
 import Testing
+import TestSupport
 import TickBusCore
 import ZeroMQ
 

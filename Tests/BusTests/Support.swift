@@ -2,40 +2,11 @@ import Bus
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 import TickBusCore
 import ZeroMQ
 
-// MARK: Names and endpoints
-
-private let nameCounter = Atomic<Int>(0)
-
-/// A name no other test (in this process or another) uses: pid + a process-wide counter.
-func uniqueName(_ label: String) -> String {
-    "\(label)-\(getpid())-\(nameCounter.add(1, ordering: .relaxed).newValue)"
-}
-
-/// The transports a publisher binds; each test gets endpoints of its own.
-enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case tcp, ipc, inproc
-
-    var testDescription: String { rawValue }
-
-    /// An endpoint to bind and the ipc file to remove afterwards (if any).
-    func bindEndpoint(_ label: String) -> (endpoint: String, path: String?) {
-        switch self {
-        case .tcp: return ("tcp://127.0.0.1:*", nil)
-        case .ipc:
-            let path = "/tmp/tb-" + uniqueName(label) + ".sock"
-            return ("ipc://" + path, path)
-        case .inproc: return ("inproc://" + uniqueName(label), nil)
-        }
-    }
-}
-
-/// Monotonic milliseconds.
-func nowMilliseconds() -> Int64 {
-    Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
-}
+// MARK: Time
 
 /// Monotonic microseconds.
 func nowMicroseconds() -> Int64 {
@@ -198,39 +169,6 @@ final class RawPublisher {
     }
 }
 
-// MARK: Threads
-
-/// A value shared between threads.
-final class Box<Value: Sendable>: Sendable {
-    private let storage: Mutex<Value>
-    init(_ value: Value) { storage = Mutex(value) }
-    var value: Value {
-        get { storage.withLock { $0 } }
-        set { storage.withLock { $0 = newValue } }
-    }
-    @discardableResult
-    func update<R: Sendable>(_ body: (inout Value) -> R) -> R { storage.withLock { body(&$0) } }
-}
-
-/// Runs `body` on a new Foundation thread; `wait(seconds:)` joins it with a time limit.
-final class TestThread: Sendable {
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ name: String, _ body: @escaping @Sendable () -> Void) {
-        let done = self.done
-        let thread = Thread {
-            body()
-            done.signal()
-        }
-        thread.name = name
-        thread.start()
-    }
-
-    /// Whether the thread finished within `seconds`.
-    func wait(seconds: Double) -> Bool {
-        done.wait(timeout: .now() + seconds) == .success
-    }
-}
 
 // MARK: Compact descriptions
 

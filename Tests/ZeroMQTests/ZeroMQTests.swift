@@ -1,24 +1,7 @@
 import Foundation
 import Testing
+import TestSupport
 import ZeroMQ
-
-/// The transports tickbus binds; every test gets its own endpoint so tests can run in parallel.
-enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case tcp, ipc, inproc
-
-    var testDescription: String { rawValue }
-
-    /// An endpoint to bind and the ipc file to remove afterwards (if any).
-    func bindEndpoint(_ label: String) -> (endpoint: String, path: String?) {
-        switch self {
-        case .tcp: return ("tcp://127.0.0.1:*", nil)
-        case .ipc:
-            let (endpoint, path) = uniqueIPC(label)
-            return (endpoint, path)
-        case .inproc: return (uniqueInproc(label), nil)
-        }
-    }
-}
 
 private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 

@@ -1,0 +1,76 @@
+import Foundation
+import Synchronization
+import Testing
+
+// Helpers shared by the test targets that open real sockets and threads.
+
+private let nameCounter = Atomic<Int>(0)
+
+/// A name no other test (in this process or another) uses: pid + a process-wide counter.
+public func uniqueName(_ label: String) -> String {
+    "\(label)-\(getpid())-\(nameCounter.add(1, ordering: .relaxed).newValue)"
+}
+
+/// An inproc endpoint unique to one test.
+public func uniqueInproc(_ label: String) -> String { "inproc://" + uniqueName(label) }
+
+/// An ipc endpoint unique to one test, under /tmp (short enough for sun_path).
+public func uniqueIPC(_ label: String) -> (endpoint: String, path: String) {
+    let path = "/tmp/tb-" + uniqueName(label) + ".sock"
+    return ("ipc://" + path, path)
+}
+
+/// The transports tickbus binds; every test gets its own endpoint so tests can run in parallel.
+public enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case tcp, ipc, inproc
+
+    public var testDescription: String { rawValue }
+
+    /// An endpoint to bind and the ipc file to remove afterwards (if any).
+    public func bindEndpoint(_ label: String) -> (endpoint: String, path: String?) {
+        switch self {
+        case .tcp: return ("tcp://127.0.0.1:*", nil)
+        case .ipc:
+            let (endpoint, path) = uniqueIPC(label)
+            return (endpoint, path)
+        case .inproc: return (uniqueInproc(label), nil)
+        }
+    }
+}
+
+/// Monotonic milliseconds, for deadlines and elapsed-time checks.
+public func nowMilliseconds() -> Int64 {
+    Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
+}
+
+/// A value set by one thread and read by another.
+public final class Box<Value: Sendable>: Sendable {
+    private let storage: Mutex<Value>
+    public init(_ value: Value) { storage = Mutex(value) }
+    public var value: Value {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
+    }
+    @discardableResult
+    public func update<R: Sendable>(_ body: (inout Value) -> R) -> R { storage.withLock { body(&$0) } }
+}
+
+/// Runs `body` on a new Foundation thread; `wait(seconds:)` joins it with a time limit.
+public final class TestThread: Sendable {
+    private let done = DispatchSemaphore(value: 0)
+
+    public init(_ name: String, _ body: @escaping @Sendable () -> Void) {
+        let done = self.done
+        let thread = Thread {
+            body()
+            done.signal()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Whether the thread finished within `seconds`.
+    public func wait(seconds: Double) -> Bool {
+        done.wait(timeout: .now() + seconds) == .success
+    }
+}
