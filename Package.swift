@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -45,6 +46,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "MassiveREST",
+            dependencies: [
+                "Massive", "TickBusCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "Simulator",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -54,9 +65,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Control",
+            dependencies: [
+                "TickBusCore", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "Ingest",
             dependencies: [
-                "Bus", "Massive", "TickBusCore", "ZeroMQ",
+                "Bus", "Control", "Massive", "MassiveREST", "TickBusCore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -64,14 +82,14 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "Bus", "Massive", "TickBusCore", "ZeroMQ",
+                "Bus", "Control", "Massive", "TickBusCore", "ZeroMQ",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .executableTarget(
             name: "TickBusCLI",
             dependencies: [
-                "Benchmarks", "Bus", "Ingest", "Massive", "Simulator", "TickBusCore", "ZeroMQ",
+                "Benchmarks", "Bus", "Control", "Ingest", "Massive", "MassiveREST", "Simulator", "TickBusCore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -81,14 +99,19 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"]),
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore"]),
         .testTarget(name: "BusTests", dependencies: ["Bus", "ZeroMQ", "TickBusCore", "TestSupport"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "TickBusCore", "ZeroMQ", "TestSupport"]),
         .testTarget(name: "TickBusCLITests", dependencies: ["Bus", "TickBusCore", "ZeroMQ"]),
         .testTarget(name: "MassiveTests", dependencies: ["Massive", "TickBusCore"]),
         .testTarget(
             name: "IngestTests",
             dependencies: [
-                "Bus", "Ingest", "Massive", "Simulator", "TickBusCore", "ZeroMQ",
+                "Bus", "Control", "Ingest", "MassiveREST", "Massive", "Simulator", "TickBusCore", "ZeroMQ",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "MassiveRESTTests",
+            dependencies: ["MassiveREST", "Massive", "Simulator", "TickBusCore"]
         ),
         .testTarget(
             name: "SimulatorTests",

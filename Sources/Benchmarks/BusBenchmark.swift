@@ -93,11 +93,13 @@ private let highWaterMark: Int32 = 10_000
 enum BenchmarkError: Error, CustomStringConvertible {
     case noSubscriber
     case lost(Int)
+    case failed(String)
 
     var description: String {
         switch self {
         case .noSubscriber: "the benchmark subscriber never connected"
         case .lost(let n): "the benchmark lost \(n) messages"
+        case .failed(let why): why
         }
     }
 }

@@ -123,7 +123,7 @@ public enum IngestBenchmark {
             latencies: latencies)
     }
 
-    private static func launch(_ executable: String, _ arguments: [String]) throws -> Process {
+    static func launch(_ executable: String, _ arguments: [String]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

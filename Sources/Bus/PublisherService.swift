@@ -16,9 +16,19 @@ public final class PublisherService: Sendable {
     public let endpoints: [String]
     private let shared: Shared
 
-    /// Binds the publisher and starts its thread. `queueCapacity` bounds the records waiting.
-    public init(context: ZMQContext, configuration: Publisher.Configuration, queueCapacity: Int = 1_000_000) throws {
-        let shared = try Shared(capacity: queueCapacity)
+    /// The last record of each topic, when the service keeps them.
+    public let lastValues: LastValueCache?
+
+    /// Binds the publisher and starts its thread. `queueCapacity` bounds the records waiting;
+    /// `lastValues` keeps the last record of every topic published; `onSubscriptionChange` is
+    /// called on the publisher thread with every prefix subscribers hold, each time that changes
+    /// (it must return quickly).
+    public init(
+        context: ZMQContext, configuration: Publisher.Configuration, queueCapacity: Int = 1_000_000,
+        lastValues: LastValueCache? = nil, onSubscriptionChange: (@Sendable ([[UInt8]]) -> Void)? = nil
+    ) throws {
+        let shared = try Shared(capacity: queueCapacity, lastValues: lastValues, onSubscriptionChange: onSubscriptionChange)
+        self.lastValues = lastValues
         let ready = Mutex<Result<(UInt32, [String]), any Error>?>(nil)
         let started = DispatchSemaphore(value: 0)
         let thread = Thread {
@@ -58,6 +68,15 @@ public final class PublisherService: Sendable {
         shared.submit(contentsOf: records)
     }
 
+    /// Queues all of `records` if the queue has room for all of them, else none (and counts
+    /// nothing as dropped): for producers that can wait, such as backfills.
+    public func offer(contentsOf records: [Record]) -> Bool {
+        shared.offer(contentsOf: records)
+    }
+
+    /// Records waiting in the queue.
+    public var queued: Int { shared.state.withLock { $0.pending.count } }
+
     /// The publisher's counters, with records refused by a full queue counted as dropped.
     public var counters: Publisher.Counters {
         shared.state.withLock { s in
@@ -96,11 +115,15 @@ private final class Shared: Sendable {
     let state = Mutex(State())
     let finished = DispatchSemaphore(value: 0)
     let capacity: Int
+    let lastValues: LastValueCache?
+    let onSubscriptionChange: (@Sendable ([[UInt8]]) -> Void)?
     /// A pipe whose read end the publisher thread polls beside its socket.
     let wakeRead: Int32
     let wakeWrite: Int32
 
-    init(capacity: Int) throws {
+    init(capacity: Int, lastValues: LastValueCache?, onSubscriptionChange: (@Sendable ([[UInt8]]) -> Void)?) throws {
+        self.lastValues = lastValues
+        self.onSubscriptionChange = onSubscriptionChange
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw ZMQError(code: errno) }
         for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
@@ -141,6 +164,17 @@ private final class Shared: Sendable {
         return accepted
     }
 
+    func offer(contentsOf records: [Record]) -> Bool {
+        let (accepted, mustWake) = state.withLock { s -> (Bool, Bool) in
+            guard !s.stopping, s.pending.count + records.count <= capacity else { return (false, false) }
+            s.pending.append(contentsOf: records)
+            defer { s.sleeping = false }
+            return (true, s.sleeping)
+        }
+        if mustWake { wake() }
+        return accepted
+    }
+
     func wake() {
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
@@ -149,6 +183,22 @@ private final class Shared: Sendable {
     private func drainWake() {
         var bytes = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         while withUnsafeMutableBytes(of: &bytes, { read(wakeRead, $0.baseAddress, $0.count) }) > 0 {}
+    }
+
+    /// Publishes a batch, storing each record in the last-value cache (one lock per batch).
+    private func publish(_ batch: [Record], _ publisher: Publisher) throws {
+        guard let lastValues else {
+            for record in batch { try publisher.publish(record) }
+            return
+        }
+        try lastValues.storing { store throws in
+            for record in batch {
+                var stamped = record
+                stamped.header.epoch = publisher.epoch
+                stamped.header.sequence = try publisher.publish(record)
+                store(Topic(of: stamped), stamped)
+            }
+        }
     }
 
     /// The publisher thread's loop: publish what is queued, serve subscriptions and heartbeats,
@@ -160,6 +210,7 @@ private final class Shared: Sendable {
         publisher.onSubscriptionChange = { [unowned publisher, self] _, _ in
             let current = Array(publisher.subscriptions)
             self.state.withLock { $0.subscriptions = current }
+            self.onSubscriptionChange?(current)
         }
         var batch: [Record] = []
         while true {
@@ -168,9 +219,7 @@ private final class Shared: Sendable {
                 s.sleeping = batch.isEmpty && !s.stopping
                 return s.stopping
             }
-            for record in batch {
-                do { try publisher.publish(record) } catch { return }
-            }
+            do { try publish(batch, publisher) } catch { return }
             batch.removeAll(keepingCapacity: true)
             do { try publisher.service() } catch { return }
             let counters = publisher.counters

@@ -39,6 +39,13 @@ struct TopicTable<Value> {
         return body(&values[slot])
     }
 
+    /// Calls `body` with every stored topic and its value, in table order.
+    func forEach(_ body: (Topic, Value) -> Void) {
+        for (key, value) in zip(keys, values) {
+            if let key { body(key, value) }
+        }
+    }
+
     private mutating func grow() {
         let oldKeys = keys, oldValues = values
         keys = Array(repeating: nil, count: oldKeys.count * 2)

@@ -1,6 +1,8 @@
 import Bus
+import Control
 import Logging
 import Massive
+import MassiveREST
 import ServiceLifecycle
 import Synchronization
 import TickBusCore
@@ -18,23 +20,46 @@ public final class IngestService: Service, Sendable {
         public var sendHighWaterMark: Int32
         /// How often decoder counters are published as a status record (when they changed).
         public var countersInterval: Duration
+        /// The control socket's endpoint (`docs/control.md`); nil: no control socket.
+        public var controlEndpoint: String?
+        /// Where subscription changes are kept across restarts; nil: not kept.
+        public var stateFile: String?
+        /// Massive's REST API for backfills and gap repair; nil: backfill unavailable.
+        public var rest: MassiveRESTConfiguration?
+        public var backfill: BackfillJobs.Configuration
+        /// After a reconnection, backfill the missed window of the subscribed bar channels.
+        public var gapRepair: Bool
+        /// Subscribe upstream to what bus subscribers ask for (`docs/control.md`).
+        public var onDemand: Bool
+        /// Reported by `ping` and `status`.
+        public var version: String
 
         public init(
             stream: MassiveStream.Configuration, busEndpoints: [String] = ["tcp://127.0.0.1:7700"],
-            name: String = "ingest", sendHighWaterMark: Int32 = 100_000, countersInterval: Duration = .seconds(10)
+            name: String = "ingest", sendHighWaterMark: Int32 = 100_000, countersInterval: Duration = .seconds(10),
+            controlEndpoint: String? = nil, stateFile: String? = nil,
+            rest: MassiveRESTConfiguration? = nil, backfill: BackfillJobs.Configuration = .init(), gapRepair: Bool = true,
+            onDemand: Bool = false, version: String = "0"
         ) {
             self.stream = stream
             self.busEndpoints = busEndpoints
             self.name = name
             self.sendHighWaterMark = sendHighWaterMark
             self.countersInterval = countersInterval
+            self.controlEndpoint = controlEndpoint
+            self.stateFile = stateFile
+            self.rest = rest
+            self.backfill = backfill
+            self.gapRepair = gapRepair
+            self.onDemand = onDemand
+            self.version = version
         }
     }
 
     public let configuration: Configuration
     private let context: ZMQContext
     private let logger: Logger
-    private let bound = Mutex<[String]>([])
+    private let bound = Mutex<(bus: [String], control: String?)>(([], nil))
 
     public init(configuration: Configuration, context: ZMQContext, logger: Logger) {
         self.configuration = configuration
@@ -43,37 +68,70 @@ public final class IngestService: Service, Sendable {
     }
 
     /// The bus endpoints once bound (real ports for `tcp://host:*`), empty before.
-    public var endpoints: [String] { bound.withLock { $0 } }
+    public var endpoints: [String] { bound.withLock { $0.bus } }
+
+    /// The control endpoint once bound, nil before (or without one).
+    public var controlEndpoint: String? { bound.withLock { $0.control } }
 
     public func run() async throws {
+        let stream = MassiveStream(configuration: configuration.stream, logger: logger)
+        let subscriptions = Subscriptions(stream: stream, store: configuration.stateFile.map(SubscriptionStore.init))
+        let onDemand = configuration.onDemand
+            ? OnDemand(subscriptions: subscriptions, market: configuration.stream.endpoint.market, logger: logger) : nil
         let publisher = try PublisherService(
             context: context,
             configuration: .init(
                 name: configuration.name, endpoints: configuration.busEndpoints,
-                sendHighWaterMark: configuration.sendHighWaterMark))
+                sendHighWaterMark: configuration.sendHighWaterMark),
+            lastValues: LastValueCache(), onSubscriptionChange: onDemand?.update)
         defer { publisher.stop() }
-        bound.withLock { $0 = publisher.endpoints }
         logger.info("publishing on the bus", metadata: ["endpoints": "\(publisher.endpoints.joined(separator: " "))"])
-        let stream = MassiveStream(configuration: configuration.stream, logger: logger)
         let reporter = StatusReporter(publisher: publisher, name: try Symbol(configuration.name),
                                       market: configuration.stream.endpoint.market, logger: logger)
+        let jobs = try configuration.rest.map { rest in
+            BackfillJobs(
+                configuration: configuration.backfill, publisher: publisher, reporter: reporter, logger: logger,
+                fetch: try MassiveBackfill(configuration: rest, market: configuration.stream.endpoint.market, logger: logger).fetch)
+        }
+        if configuration.gapRepair, let jobs {
+            let repair = GapRepair(jobs: jobs, subscriptions: subscriptions, lastValues: publisher.lastValues,
+                                   market: configuration.stream.endpoint.market, logger: logger)
+            reporter.gapRepair.withLock { $0 = repair }
+        }
+        let control = try configuration.controlEndpoint.map { endpoint in
+            try ControlServer(
+                context: context, endpoint: endpoint,
+                handler: IngestControl(
+                    name: configuration.name, version: configuration.version, url: configuration.stream.endpoint.url,
+                    market: configuration.stream.endpoint.market, stream: stream, publisher: publisher,
+                    reporter: reporter, subscriptions: subscriptions, jobs: jobs),
+                logger: logger)
+        }
+        defer { control?.stop() }
+        if let control { logger.info("control socket ready", metadata: ["endpoint": "\(control.endpoint)"]) }
+        bound.withLock { $0 = (publisher.endpoints, control?.endpoint) }
         reporter.report(.info, ["event": .string("starting"), "url": .string(configuration.stream.endpoint.url),
-                                "subscriptions": .strings(configuration.stream.subscriptions)])
+                                "subscriptions": .strings(stream.subscriptions)])
         do {
             try await cancelWhenGracefulShutdown {
-                try await self.stream(stream, reporter)
+                try await self.stream(stream, reporter, jobs)
             }
         } catch is CancellationError {
-            // Shutdown: the stream and the counters task were cancelled.
+            // Shutdown: the stream, the jobs and the counters task were cancelled.
         }
         reporter.report(.info, ["event": .string("stopped")])
     }
 
-    /// Runs the stream and the periodic counters until the stream ends.
-    private func stream(_ stream: MassiveStream, _ reporter: StatusReporter) async throws {
+    /// Runs the stream, the backfill jobs and the periodic counters until the stream ends.
+    private func stream(_ stream: MassiveStream, _ reporter: StatusReporter, _ jobs: BackfillJobs?) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await stream.run(handler: reporter) }
             group.addTask { try await reporter.reportCounters(of: stream, every: self.configuration.countersInterval) }
+            if let jobs {
+                group.addTask {
+                    await withTaskCancellationHandler { await jobs.run() } onCancel: { jobs.finish() }
+                }
+            }
             defer { group.cancelAll() }
             do {
                 try await group.next()
@@ -91,6 +149,9 @@ final class StatusReporter: MassiveStreamHandler {
     let name: Symbol
     let market: Market
     let logger: Logger
+    let upstream = Mutex(UpstreamState())
+    /// Starts backfills of the missed window after a reconnection, when set.
+    let gapRepair = Mutex<GapRepair?>(nil)
 
     init(publisher: PublisherService, name: Symbol, market: Market, logger: Logger) {
         self.publisher = publisher
@@ -104,6 +165,7 @@ final class StatusReporter: MassiveStreamHandler {
     }
 
     func stream(_ event: StreamEvent) {
+        upstream.withLock { $0.apply(event) }
         switch event {
         case .connecting(let url, let attempt):
             logger.info("connecting", metadata: ["url": "\(url)", "attempt": "\(attempt)"])
@@ -130,6 +192,7 @@ final class StatusReporter: MassiveStreamHandler {
                                       "gap_end": "\(UTCTime.iso8601(nanoseconds: gapEnd))"])
             report(.warning, ["event": .string("reconnected"), "gap_start": .int(gapStart), "gap_end": .int(gapEnd),
                               "attempt": .int(Int64(attempt))])
+            gapRepair.withLock { $0 }?.repair(from: gapStart, to: gapEnd)
         case .retrying(let delay, let attempt):
             report(.info, ["event": .string("retrying"), "delay_ms": .int(delay.nanoseconds / 1_000_000),
                            "attempt": .int(Int64(attempt))])
@@ -173,7 +236,7 @@ final class StatusReporter: MassiveStreamHandler {
             switch value {
             case .string(let s): body.add(key, string: s)
             case .int(let n): body.add(key, raw: String(n))
-            case .strings(let list): body.add(key, raw: "[" + list.map(JSONObject.quote).joined(separator: ",") + "]")
+            case .strings(let list): body.add(key, raw: JSONObject.list(list))
             case .raw(let json): body.add(key, raw: json)
             }
         }

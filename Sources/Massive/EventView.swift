@@ -159,8 +159,8 @@ struct EventView {
 }
 
 /// Resolves JSON string escapes (rare in Massive's frames: status messages at most).
-enum JSONUnescape {
-    static func string(_ raw: UnsafeRawBufferPointer) -> String {
+package enum JSONUnescape {
+    package static func string(_ raw: UnsafeRawBufferPointer) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(raw.count)
         var i = 0

@@ -1,24 +1,24 @@
 /// Byte-level scanning of JSON text, enough to walk Massive's frames: arrays of flat objects
 /// whose values are numbers, strings, booleans, null or small arrays. No Foundation, no
 /// allocation: values are reported as byte ranges into the frame.
-struct JSONBytes {
-    let bytes: UnsafeRawBufferPointer
-    var index = 0
+package struct JSONBytes {
+    package let bytes: UnsafeRawBufferPointer
+    package var index = 0
 
-    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    package init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     /// The kind of a scanned value.
-    enum Kind: UInt8 {
+    package enum Kind: UInt8 {
         case string, number, array, object, bool, null
     }
 
     /// Why a frame is not JSON we can walk.
-    struct Malformed: Error {}
+    package struct Malformed: Error {}
 
-    var atEnd: Bool { index >= bytes.count }
+    package var atEnd: Bool { index >= bytes.count }
 
     @inline(__always)
-    mutating func skipWhitespace() {
+    package mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
@@ -29,21 +29,21 @@ struct JSONBytes {
 
     /// The next non-space byte, not consumed (0 at the end).
     @inline(__always)
-    mutating func peek() -> UInt8 {
+    package mutating func peek() -> UInt8 {
         skipWhitespace()
         return index < bytes.count ? bytes[index] : 0
     }
 
     /// Consumes `byte` after optional whitespace, or fails.
     @inline(__always)
-    mutating func expect(_ byte: UInt8) throws(Malformed) {
+    package mutating func expect(_ byte: UInt8) throws(Malformed) {
         guard peek() == byte else { throw Malformed() }
         index += 1
     }
 
     /// Consumes `byte` if it is next; says whether it was.
     @inline(__always)
-    mutating func consume(_ byte: UInt8) -> Bool {
+    package mutating func consume(_ byte: UInt8) -> Bool {
         guard peek() == byte else { return false }
         index += 1
         return true
@@ -52,7 +52,7 @@ struct JSONBytes {
     /// Scans a string starting at `"`; returns the range between the quotes and whether it
     /// holds escapes.
     @inline(__always)
-    mutating func string() throws(Malformed) -> (start: Int, end: Int, escaped: Bool) {
+    package mutating func string() throws(Malformed) -> (start: Int, end: Int, escaped: Bool) {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw Malformed() }
         index += 1
         let start = index
@@ -75,7 +75,7 @@ struct JSONBytes {
     }
 
     /// Scans any value; returns its kind and range (strings without their quotes).
-    mutating func value() throws(Malformed) -> (kind: Kind, start: Int, end: Int, escaped: Bool) {
+    package mutating func value() throws(Malformed) -> (kind: Kind, start: Int, end: Int, escaped: Bool) {
         switch peek() {
         case UInt8(ascii: "\""):
             let s = try string()
@@ -135,7 +135,7 @@ struct JSONBytes {
     }
 
     /// Skips past the end of the current object (after a value that could not be read).
-    mutating func recover() {
+    package mutating func recover() {
         var depth = 1
         while index < bytes.count {
             switch bytes[index] {

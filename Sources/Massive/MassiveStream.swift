@@ -96,7 +96,7 @@ public final class MassiveStream: Sendable {
     public struct Configuration: Sendable {
         public var endpoint: MassiveEndpoint
         public var apiKey: String
-        /// Massive subscription params: `T.AAPL`, `A.*`, ...
+        /// Massive subscription params at start: `T.AAPL`, `A.*`, ... (see ``setSubscriptions(_:)``).
         public var subscriptions: [String]
         public var reconnect: ReconnectPolicy
         /// WebSocket ping period; a dead connection is noticed within about two of them.
@@ -120,10 +120,24 @@ public final class MassiveStream: Sendable {
     public let configuration: Configuration
     private let logger: Logger
     private let decoderCounters = Mutex(DecodeCounters())
+    private let desired: Mutex<[String]>
+    private let currentSession = Mutex<Session?>(nil)
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        desired = Mutex(configuration.subscriptions)
+    }
+
+    /// The subscription params the stream holds (or will hold once connected).
+    public var subscriptions: [String] { desired.withLock { $0 } }
+
+    /// Replaces the subscriptions: the live connection, if any, is sent `unsubscribe` for what
+    /// was removed and `subscribe` for what was added at once, without reconnecting; later
+    /// connections subscribe to the new list.
+    public func setSubscriptions(_ params: [String]) {
+        desired.withLock { $0 = params }
+        currentSession.withLock { $0?.subscriptionsChanged() }
     }
 
     /// The decoder's counters, across connections.
@@ -139,6 +153,8 @@ public final class MassiveStream: Sendable {
             attempt += 1
             handler.stream(.connecting(url: configuration.endpoint.url, attempt: attempt))
             let session = Session(stream: self, handler: handler, gapStart: gapStart, attempt: attempt)
+            currentSession.withLock { $0 = session }
+            defer { currentSession.withLock { $0 = nil } }
             var reason: String
             do {
                 let close = try await connect(session)
@@ -188,7 +204,11 @@ public final class MassiveStream: Sendable {
         return try await WebSocketClient.connect(
             url: self.configuration.endpoint.url, configuration: configuration, logger: socketLogger
         ) { inbound, outbound, _ in
-            try await session.read(inbound, outbound)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await session.sendSubscriptions(outbound) }
+                defer { group.cancelAll() }
+                try await session.read(inbound, outbound)
+            }
         }
     }
 
@@ -207,12 +227,38 @@ public final class MassiveStream: Sendable {
         let gapStart: Int64?
         let attempt: Int
         let state = Mutex(State())
+        /// Signals the subscription sender: after authentication and after every change.
+        private let changes: AsyncStream<Void>
+        private let changed: AsyncStream<Void>.Continuation
 
         init(stream: MassiveStream, handler: any MassiveStreamHandler, gapStart: Int64?, attempt: Int) {
             self.stream = stream
             self.handler = handler
             self.gapStart = gapStart
             self.attempt = attempt
+            (changes, changed) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        }
+
+        func subscriptionsChanged() { changed.yield() }
+
+        /// Keeps the connection's subscriptions equal to the stream's: once authenticated, sends
+        /// the differences each time they change. The only writer of subscription messages.
+        func sendSubscriptions(_ outbound: WebSocketOutboundWriter) async throws {
+            var sent: [String] = []
+            for await _ in changes {
+                guard state.withLock({ $0.authenticated }) else { continue }
+                let wanted = stream.subscriptions
+                let wantedSet = Set(wanted), sentSet = Set(sent)
+                let removed = sent.filter { !wantedSet.contains($0) }
+                let added = wanted.filter { !sentSet.contains($0) }
+                if !removed.isEmpty {
+                    try await outbound.write(.text(MassiveStream.action("unsubscribe", removed.joined(separator: ","))))
+                }
+                if !added.isEmpty {
+                    try await outbound.write(.text(MassiveStream.action("subscribe", added.joined(separator: ","))))
+                }
+                sent = wanted
+            }
         }
 
         func read(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter) async throws {
@@ -270,10 +316,7 @@ public final class MassiveStream: Sendable {
                 if let gapStart {
                     handler.stream(.resumed(gapStart: gapStart, gapEnd: WallClock.nanoseconds(), attempt: attempt))
                 }
-                let params = stream.configuration.subscriptions
-                if !params.isEmpty {
-                    try await outbound.write(.text(MassiveStream.action("subscribe", params.joined(separator: ","))))
-                }
+                subscriptionsChanged()
             case "auth_failed":
                 state.withLock { $0.fatal = .authenticationFailed(status.message) }
                 throw MassiveStreamError.authenticationFailed(status.message)

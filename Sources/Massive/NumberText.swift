@@ -1,10 +1,10 @@
 import TickBusCore
 
 /// Numbers read from JSON text without going through `String` or Foundation.
-enum NumberText {
+package enum NumberText {
     /// A whole number, optionally signed; nil for anything else (fractions, exponents, overflow).
     @inline(__always)
-    static func int64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+    package static func int64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
         var i = 0
         var negative = false
         if i < bytes.count, bytes[i] == UInt8(ascii: "-") { negative = true; i += 1 }
@@ -23,7 +23,7 @@ enum NumberText {
     /// A decimal number (`100`, `0.01616617`, `1.029145e+06`, `-3.5`) as the nearest `Double`.
     /// Exact for up to 15 significant digits and small exponents (the fast path); anything else
     /// goes through the standard library's correctly rounded parser.
-    static func double(_ bytes: UnsafeRawBufferPointer) -> Double? {
+    package static func double(_ bytes: UnsafeRawBufferPointer) -> Double? {
         var i = 0
         var negative = false
         if i < bytes.count, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") {
@@ -87,7 +87,7 @@ enum NumberText {
     /// A timestamp whose unit Massive leaves ambiguous, to ns by magnitude: seconds (up to 11
     /// digits), milliseconds (up to 14), microseconds (up to 17), else nanoseconds.
     @inline(__always)
-    static func nanoseconds(byMagnitude value: Int64) -> Int64 {
+    package static func nanoseconds(byMagnitude value: Int64) -> Int64 {
         let magnitude = value.magnitude
         if magnitude < 100_000_000_000 { return value &* 1_000_000_000 }
         if magnitude < 100_000_000_000_000 { return value &* 1_000_000 }

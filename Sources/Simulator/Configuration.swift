@@ -107,6 +107,13 @@ public struct SimulatorConfiguration: Sendable {
         /// follows in one burst.
         public var stallEvery: Duration?
         public var stallFor: Duration = .seconds(5)
+        /// Answer every this many REST requests (counted after auth) with an error instead of
+        /// data: 429 with `Retry-After` and 503 with a non-JSON body, alternately. nil: never.
+        public var restErrorEvery: Int?
+        /// How many requests in a row fail each time (a burst of 429s, later a burst of 503s).
+        public var restErrorBurst = 1
+        /// The `Retry-After` seconds of injected 429s; nil sends no header.
+        public var restRetryAfter: Int? = 1
 
         public init() {}
     }
@@ -138,6 +145,12 @@ public struct SimulatorConfiguration: Sendable {
             throw fail("stall needs 0 < stallFor < stallEvery")
         }
         if faults.malformedPerSecond < 0 { throw fail("malformedPerSecond must be ≥ 0") }
+        if let every = faults.restErrorEvery {
+            guard every >= 1, (1...every).contains(faults.restErrorBurst) else {
+                throw fail("REST faults need restErrorEvery ≥ 1 and 1 ≤ restErrorBurst ≤ restErrorEvery")
+            }
+        }
+        if let s = faults.restRetryAfter, s < 0 { throw fail("restRetryAfter must be ≥ 0") }
         if let n = restRateLimit, n < 1 { throw fail("rate limit must be ≥ 1 request per minute") }
         if let n = connectionLimit, n < 1 { throw fail("connection limit must be ≥ 1") }
     }

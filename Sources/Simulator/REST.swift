@@ -47,6 +47,7 @@ struct RESTResponder: HTTPResponder {
     let universe: Universe
     let history: HistoryEngine
     let limiter: RateLimiter?
+    let faults: RESTFaultInjector?
     let stats: StatsBox
     let logger: Logger
     private let ids = RequestIDs()
@@ -56,6 +57,7 @@ struct RESTResponder: HTTPResponder {
         self.universe = universe
         self.history = HistoryEngine(universe: universe, workLimit: configuration.restWorkLimit)
         self.limiter = configuration.restRateLimit.map { RateLimiter(perMinute: $0) }
+        self.faults = RESTFaultInjector(configuration.faults)
         self.stats = stats
         self.logger = logger
     }
@@ -108,6 +110,7 @@ struct RESTResponder: HTTPResponder {
         if let required = configuration.apiKey, key != required {
             return Self.error(.unauthorized, id, "Unknown API Key")
         }
+        if let fault = faults?.fault(requestID: id) { return fault }
         if let limiter, !limiter.allow(key: key, nowNs: WallClock.nowNanos()) {
             return Self.error(
                 .tooManyRequests, id,

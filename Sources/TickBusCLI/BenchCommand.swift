@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput. Build with -c release for meaningful figures.",
-        subcommands: [Bus.self, Codec.self, Decode.self, Sim.self, Ingest.self, All.self],
+        subcommands: [Bus.self, Codec.self, Decode.self, Sim.self, Ingest.self, Control.self, All.self],
         defaultSubcommand: All.self)
 
     struct Options: ParsableArguments {
@@ -93,6 +93,19 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    struct Control: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "tickbus sim + ingest (child processes) through the control socket: ping, snapshot, backfill rate.")
+        @OptionGroup var options: Options
+        @Option(help: "Round trips for ping (a quarter of them for snapshot).") var requests = 20_000
+        @Option(help: "Days of second bars the backfill fetches (from 2024-01-02).") var days = 10
+
+        func run() throws {
+            options.report(try ControlBenchmark.run(
+                executable: CommandLine.executablePath, requests: requests, backfillDays: days))
+        }
+    }
+
     struct All: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every benchmark.")
         @OptionGroup var options: Options
@@ -101,7 +114,8 @@ struct BenchCommand: ParsableCommand {
             options.report(
                 CodecBenchmark.run(count: 20_000_000) + (try BusBenchmark.run(count: 1_000_000))
                     + DecodeBenchmark.run(events: 2_000_000) + [simulatorFigure(events: 2_000_000)]
-                    + (try IngestBenchmark.run(executable: CommandLine.executablePath, seconds: 5, latencyRate: 100_000)))
+                    + (try IngestBenchmark.run(executable: CommandLine.executablePath, seconds: 5, latencyRate: 100_000))
+                    + (try ControlBenchmark.run(executable: CommandLine.executablePath, requests: 20_000, backfillDays: 10)))
         }
     }
 }

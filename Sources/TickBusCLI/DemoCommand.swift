@@ -4,6 +4,7 @@ import Foundation
 import Ingest
 import Logging
 import Massive
+import MassiveREST
 import ServiceLifecycle
 import Simulator
 import TickBusCore
@@ -24,6 +25,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Simulated trades and quotes per second.") var rate: Double = 500
     @Option(name: .customLong("bus"), help: "Bus endpoint for ingest.") var busEndpoint = "tcp://127.0.0.1:7700"
     @Option(help: "Simulator port.") var simPort = 7790
+    @Option(help: "Ingest's control socket, for `tickbus ctl`.") var control = "tcp://127.0.0.1:7701"
     @Flag(help: "Stream from real Massive (needs MASSIVE_API_KEY).") var live = false
     @Option(help: "Stop after this many seconds (default: run until Ctrl-C).") var seconds: Double?
 
@@ -55,7 +57,10 @@ struct DemoCommand: AsyncParsableCommand {
         let ingest = IngestService(
             configuration: .init(
                 stream: .init(endpoint: endpoint, apiKey: apiKey!, subscriptions: names.map { "A.\($0)" }),
-                busEndpoints: [busEndpoint]),
+                busEndpoints: [busEndpoint], controlEndpoint: control,
+                rest: MassiveRESTConfiguration(
+                    apiKey: apiKey!, baseURL: live ? "https://api.massive.com" : "http://127.0.0.1:\(simPort)"),
+                version: TickBus.configuration.version),
             context: context, logger: logger)
         services.append(.init(service: ingest))
         let printer = TapService(
@@ -65,7 +70,7 @@ struct DemoCommand: AsyncParsableCommand {
         if let seconds {
             services.append(.init(service: StopAfter(seconds: seconds), successTerminationBehavior: .gracefullyShutdownGroup))
         }
-        print("time     symbol   open high low close volume   (\(live ? "Massive" : "simulator") → ingest → bus \(busEndpoint))")
+        print("time     symbol   open high low close volume   (\(live ? "Massive" : "simulator") → ingest → bus \(busEndpoint); try `tickbus ctl status`)")
         let group = ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()

@@ -3,6 +3,7 @@ import Foundation
 import Ingest
 import Logging
 import Massive
+import MassiveREST
 import ServiceLifecycle
 import ZeroMQ
 
@@ -14,7 +15,9 @@ struct IngestCommand: AsyncParsableCommand {
             Records go out on the bus as T/Q/A/AM topics; connection changes as S.<name> status \
             records (with the exact window of any gap); heartbeats as H.<name>. The API key is read \
             from MASSIVE_API_KEY or a .env file and never printed. Settings may also come from a \
-            --config file of `key = value` lines (feed, market, url, subscribe, bus, name); flags win.
+            --config file of `key = value` lines (feed, market, url, subscribe, bus, name, control, \
+            state_file, rest_url, backfill_rate); flags win. `tickbus ctl` steers it while it runs \
+            (docs/control.md); subscription changes are kept in a state file across restarts.
             """)
 
     @Option(help: "A settings file of `key = value` lines.") var config: String?
@@ -29,6 +32,20 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "The .env file to read MASSIVE_API_KEY from.") var envFile = ".env"
     @Option(help: "Give up after this many failed connection attempts in a row (default: never).")
     var maxAttempts: Int?
+    @Option(help: "Control socket for `tickbus ctl` (default tcp://127.0.0.1:7701; `none` to disable).")
+    var control: String?
+    @Option(help: "Where subscription changes are kept across restarts (default .tickbus/<name>.subscriptions.json, or $STATE_DIRECTORY/<name>.subscriptions.json under systemd).")
+    var stateFile: String?
+    @Flag(help: "Start from --subscribe / the config file, discarding the subscriptions kept in the state file.")
+    var resetSubscriptions = false
+    @Option(help: "Massive REST base URL for backfills (default https://api.massive.com; with --url, the same host over http).")
+    var restURL: String?
+    @Option(help: "Backfill records published per second, all jobs together (0: unpaced).")
+    var backfillRate: Int?
+    @Flag(inversion: .prefixedNo, help: "After a reconnection, backfill the missed window of subscribed bar channels.")
+    var gapRepair = true
+    @Flag(help: "Subscribe upstream to what bus subscribers ask for (T.AAPL → T.AAPL, T. → T.*).")
+    var onDemand = false
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -40,13 +57,30 @@ struct IngestCommand: AsyncParsableCommand {
         let endpoint = try streamURL.map { try MassiveEndpoint(url: $0, market: market) }
             ?? MassiveEndpoint(feed: feed ?? file["feed"] ?? "realtime", market: market)
         let subscriptionLists = subscriptions.isEmpty ? file["subscribe"].map { [$0] } ?? [] : subscriptions
-        let params = try SettingsFile.subscriptions(subscriptionLists)
-        guard !params.isEmpty else { throw ValidationError("nothing to subscribe to: pass --subscribe T.AAPL,A.*") }
+        let configured = try SettingsFile.subscriptions(subscriptionLists)
+        let processName = name ?? file["name"] ?? "ingest"
+        let statePath = stateFile ?? file["state_file"] ?? Self.defaultStateFile(name: processName)
+        let store = SubscriptionStore(path: statePath)
+        let (params, resumed) = try store.resolve(configured: configured, reset: resetSubscriptions)
+        if resumed && params != configured {
+            logger.notice("resuming the subscriptions kept in \(statePath); --reset-subscriptions starts from --subscribe",
+                          metadata: ["subscriptions": "\(params.joined(separator: ","))"])
+        }
+        if params.isEmpty && !onDemand {
+            logger.notice("no subscriptions yet: add some with `tickbus ctl subscribe T.AAPL`")
+        }
         var apiKey = SettingsFile.apiKey(environment: ProcessInfo.processInfo.environment, envFile: envFile)
         if apiKey == nil {
             guard streamURL != nil else { throw MassiveConfigurationError.missingAPIKey }
             logger.notice("no MASSIVE_API_KEY; sending a placeholder key to \(endpoint.url)")
             apiKey = "tickbus-simulator"
+        }
+        let restBase = restURL ?? file["rest_url"] ?? streamURL.map(Self.httpBase) ?? "https://api.massive.com"
+        let controlEndpoint = control ?? file["control"] ?? "tcp://127.0.0.1:7701"
+        var backfill = BackfillJobs.Configuration()
+        if let rate = backfillRate ?? file["backfill_rate"].flatMap({ Int($0) }) {
+            guard rate >= 0 else { throw ValidationError("--backfill-rate must be 0 or more") }
+            backfill.rate = rate
         }
         let ingest = IngestService(
             configuration: .init(
@@ -55,10 +89,30 @@ struct IngestCommand: AsyncParsableCommand {
                 busEndpoints: busEndpoints.isEmpty
                     ? (file["bus"].map { $0.split(separator: ",").map(String.init) } ?? ["tcp://127.0.0.1:7700"])
                     : busEndpoints,
-                name: name ?? file["name"] ?? "ingest"),
+                name: processName,
+                controlEndpoint: controlEndpoint == "none" ? nil : controlEndpoint,
+                stateFile: statePath,
+                rest: MassiveRESTConfiguration(apiKey: apiKey!, baseURL: restBase),
+                backfill: backfill, gapRepair: gapRepair, onDemand: onDemand,
+                version: TickBus.configuration.version),
             context: try ZMQContext(), logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: ingest)], gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
+    }
+
+    /// `$STATE_DIRECTORY/<name>.subscriptions.json` under systemd, else `.tickbus/…` here.
+    static func defaultStateFile(name: String) -> String {
+        let directory = ProcessInfo.processInfo.environment["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init)
+        return (directory ?? ".tickbus") + "/\(name).subscriptions.json"
+    }
+
+    /// `ws://host:port/stocks` → `http://host:port` (the simulator serves both on one port).
+    static func httpBase(_ streamURL: String) -> String {
+        var base = streamURL.replacingOccurrences(of: "wss://", with: "https://").replacingOccurrences(of: "ws://", with: "http://")
+        if let schemeEnd = base.range(of: "://"), let slash = base[schemeEnd.upperBound...].firstIndex(of: "/") {
+            base = String(base[..<slash])
+        }
+        return base
     }
 }

@@ -60,6 +60,12 @@ struct SimCommand: AsyncParsableCommand {
     @Option(name: .customLong("stall-every"), help: "Fault: every this many seconds, stop sending for --stall-for seconds.")
     var stallEvery: Double?
     @Option(name: .customLong("stall-for"), help: "Fault: length of a stall in seconds.") var stallFor: Double = 5
+    @Option(name: .customLong("rest-error-every"), help: "Fault: answer every Nth REST request with 429 (Retry-After) or 503 (not JSON), alternately.")
+    var restErrorEvery: Int?
+    @Option(name: .customLong("rest-error-burst"), help: "Fault: with --rest-error-every, this many REST requests in a row fail each time.")
+    var restErrorBurst = 1
+    @Option(name: .customLong("rest-retry-after"), help: "Fault: Retry-After seconds of injected 429s (-1: no header).")
+    var restRetryAfter = 1
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
@@ -104,6 +110,9 @@ struct SimCommand: AsyncParsableCommand {
         c.faults.slowConsumerAfter = slowConsumerAfter.map { .seconds($0) }
         c.faults.stallEvery = stallEvery.map { .seconds($0) }
         c.faults.stallFor = .seconds(stallFor)
+        c.faults.restErrorEvery = restErrorEvery
+        c.faults.restErrorBurst = restErrorBurst
+        c.faults.restRetryAfter = restRetryAfter < 0 ? nil : restRetryAfter
         do {
             try c.validate()
         } catch {

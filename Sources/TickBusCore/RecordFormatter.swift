@@ -125,6 +125,11 @@ public struct JSONObject {
 
     public var text: String { "{" + body + "}" }
 
+    /// `strings` as a JSON array of strings.
+    public static func list(_ strings: [String]) -> String {
+        "[" + strings.map(quote).joined(separator: ",") + "]"
+    }
+
     /// `value` as a JSON string literal.
     public static func quote(_ value: String) -> String {
         var out = "\""

@@ -32,6 +32,13 @@ extension Socket {
 
     // MARK: Queues
 
+    /// Inbound messages larger than this make libzmq drop the connection (`ZMQ_MAXMSGSIZE`);
+    /// -1 means no limit.
+    public func setMaxMessageSize(_ bytes: Int64) throws(ZMQError) {
+        var value = bytes
+        _ = try retryingEINTR { zmq_setsockopt(handle, ZMQ_MAXMSGSIZE, &value, MemoryLayout<Int64>.size) }
+    }
+
     /// Messages queued per peer for sending before libzmq drops (PUB/XPUB) or blocks (others).
     /// 0 means unlimited.
     public func setSendHighWaterMark(_ messages: Int32) throws(ZMQError) {

@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import Synchronization
+import TickBusCore
+import ZeroMQ
+
+/// Serves control requests; called on the control server's thread, one request at a time.
+public protocol ControlHandler: Sendable {
+    /// Adds the reply's fields to `reply` (which already holds `"ok":true`), or throws the error
+    /// to send instead.
+    func handle(_ request: ControlRequest, reply: inout JSONObject) throws(ControlError)
+}
+
+/// The control socket: a REP socket on a thread of its own, so a slow request never stalls the
+/// stream. Every request gets exactly one reply, `{"ok":true,…}` or
+/// `{"ok":false,"error":{"code":…,"message":…}}`; nothing a client sends stops the server.
+public final class ControlServer: Sendable {
+    /// Requests served and refused.
+    public struct Counters: Sendable, Equatable {
+        public var requests: UInt64 = 0
+        public var errors: UInt64 = 0
+    }
+
+    /// The endpoint actually bound (a real port for `tcp://host:*`).
+    public let endpoint: String
+    private let shared = Shared()
+
+    private final class Shared: Sendable {
+        let state = Mutex<(counters: Counters, stopping: Bool)>((Counters(), false))
+        let finished = DispatchSemaphore(value: 0)
+    }
+
+    /// Binds `endpoint` and starts serving on a new thread.
+    public init(context: ZMQContext, endpoint: String, handler: some ControlHandler, logger: Logger) throws {
+        let ready = Mutex<Result<String, any Error>?>(nil)
+        let started = DispatchSemaphore(value: 0)
+        let shared = shared
+        let thread = Thread {
+            defer { shared.finished.signal() }
+            let socket: Socket
+            do {
+                socket = try Socket(context, .rep)
+                // Bigger frames are cut off by libzmq instead of being buffered in full.
+                try socket.setMaxMessageSize(16 << 20)
+                try socket.bind(endpoint)
+                ready.withLock { $0 = .success((try? socket.lastEndpoint) ?? endpoint) }
+                started.signal()
+            } catch {
+                ready.withLock { $0 = .failure(error) }
+                started.signal()
+                return
+            }
+            ControlServer.serve(socket, handler: handler, shared: shared, logger: logger)
+        }
+        thread.name = "control"
+        thread.start()
+        started.wait()
+        self.endpoint = try ready.withLock { $0! }.get()
+    }
+
+    deinit { stop() }
+
+    public var counters: Counters { shared.state.withLock { $0.counters } }
+
+    /// Stops serving and closes the socket (within about 100 ms). Idempotent.
+    public func stop() {
+        let already = shared.state.withLock { s -> Bool in
+            defer { s.stopping = true }
+            return s.stopping
+        }
+        if !already { shared.finished.wait() }
+    }
+
+    private static func serve(
+        _ socket: Socket, handler: some ControlHandler, shared: Shared, logger: Logger
+    ) {
+        let poller = Poller()
+        poller.add(socket)
+        while !shared.state.withLock({ $0.stopping }) {
+            do {
+                guard try poller.poll(timeoutMilliseconds: 100) > 0 else { continue }
+                guard let frames = try socket.receiveMultipart(flags: .dontWait) else { continue }
+                let reply = respond(to: frames, handler: handler, logger: logger)
+                shared.state.withLock {
+                    $0.counters.requests += 1
+                    if !reply.ok { $0.counters.errors += 1 }
+                }
+                _ = try socket.send(reply.text)
+            } catch let error as ZMQError where error == .terminated {
+                return
+            } catch {
+                logger.error("control socket failed", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+    }
+
+    static func respond(to frames: [[UInt8]], handler: some ControlHandler, logger: Logger) -> (ok: Bool, text: String) {
+        do throws(ControlError) {
+            guard frames.count == 1 else {
+                throw ControlError(.badRequest, "a request is one frame; got \(frames.count)")
+            }
+            let request = try ControlRequest(bytes: frames[0])
+            var reply = JSONObject()
+            reply.add("ok", raw: "true")
+            try handler.handle(request, reply: &reply)
+            return (true, reply.text)
+        } catch {
+            logger.debug("control request refused", metadata: ["code": "\(error.code.rawValue)", "message": "\(error.message)"])
+            return (false, ControlServer.errorReply(error))
+        }
+    }
+
+    /// `{"ok":false,"error":{"code":…,"message":…}}`.
+    public static func errorReply(_ error: ControlError) -> String {
+        var detail = JSONObject()
+        detail.add("code", string: error.code.rawValue)
+        detail.add("message", string: error.message)
+        var reply = JSONObject()
+        reply.add("ok", raw: "false")
+        reply.add("error", raw: detail.text)
+        return reply.text
+    }
+}

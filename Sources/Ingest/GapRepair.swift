@@ -1,0 +1,62 @@
+import Bus
+import Control
+import Logging
+import MassiveREST
+import TickBusCore
+
+/// After a reconnection, backfills the window ingest missed for every subscribed bar channel
+/// (`A`/`AM` and their crypto and forex forms), so subscribers can fill the hole from the bus.
+/// A wildcard (`A.*`) is repaired for the symbols ingest has seen on that channel.
+final class GapRepair: Sendable {
+    let jobs: BackfillJobs
+    let subscriptions: Subscriptions
+    let lastValues: LastValueCache?
+    let market: Market
+    let logger: Logger
+
+    init(jobs: BackfillJobs, subscriptions: Subscriptions, lastValues: LastValueCache?, market: Market, logger: Logger) {
+        self.jobs = jobs
+        self.subscriptions = subscriptions
+        self.lastValues = lastValues
+        self.market = market
+        self.logger = logger
+    }
+
+    /// Starts one backfill per bar channel and symbol for `start…end` (ns since the epoch).
+    func repair(from start: Int64, to end: Int64) {
+        for (symbol, timespan) in targets() {
+            let unit: Int64 = (timespan == .second ? 1 : 60) * 1_000_000_000
+            let barStart = start - start % unit
+            do {
+                let request = try BackfillRequest(
+                    symbol: symbol, timespan: timespan, from: .instant(nanoseconds: barStart), to: .instant(nanoseconds: end),
+                    market: market, reason: "gap_repair")
+                let id = try jobs.start(request)
+                logger.info("gap repair queued", metadata: ["job": "\(id)", "symbol": "\(symbol)", "timespan": "\(timespan.rawValue)"])
+            } catch {
+                logger.warning("gap repair not possible", metadata: ["symbol": "\(symbol)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// (symbol, timespan) for every subscribed bar channel.
+    func targets() -> [(String, BackfillTimespan)] {
+        var targets: [(String, BackfillTimespan)] = []
+        for param in subscriptions.stream.subscriptions {
+            guard let dot = param.firstIndex(of: ".") else { continue }
+            let channel = param[..<dot], ticker = String(param[param.index(after: dot)...])
+            let kind: TopicKind
+            switch channel {
+            case "A", "XAS", "CAS": kind = .secondBar
+            case "AM", "XA", "CA": kind = .minuteBar
+            default: continue
+            }
+            let timespan: BackfillTimespan = kind == .secondBar ? .second : .minute
+            let symbols = ticker == "*" ? (lastValues?.symbols(of: kind).map(\.description) ?? []) : [ticker]
+            for symbol in symbols where !targets.contains(where: { $0.0 == symbol && $0.1 == timespan }) {
+                targets.append((symbol, timespan))
+            }
+        }
+        return targets
+    }
+}

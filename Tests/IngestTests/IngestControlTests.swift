@@ -1,0 +1,217 @@
+import Bus
+import Control
+import Foundation
+import Ingest
+import Logging
+import Massive
+import MassiveREST
+import Simulator
+import Synchronization
+import TestSupport
+import Testing
+import TickBusCore
+import ZeroMQ
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Ingest's control socket against a running ingest and simulator, through a real REQ socket.
+@Suite(.serialized)
+struct IngestControlTests {
+    let logger = Logger(label: "test")
+
+    struct Fixture {
+        let bus: BusCollector
+        let control: ControlClient
+        let restBase: String
+        let stateFile: String
+    }
+
+    func withIngest(
+        simulator configure: (inout SimulatorConfiguration) -> Void = { _ in }, subscriptions: [String],
+        backfillRate: Int = 200_000, _ body: (Fixture) async throws -> Void
+    ) async throws {
+        var configuration = SimulatorConfiguration(port: 0, seed: 11, rate: 1000)
+        configuration.symbols = [.stocks: ["AAPL", "MSFT", "SPY"]]
+        configure(&configuration)
+        let simulator = MassiveSimulator(configuration: configuration, logger: logger)
+        let context = try ZMQContext()
+        let stateFile = NSTemporaryDirectory() + uniqueName("ingest-state") + "/subscriptions.json"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await simulator.run() }
+            let url = try await simulator.webSocketURL(.stocks)
+            let restBase = try await simulator.restBaseURL()
+            let ingest = IngestService(
+                configuration: .init(
+                    stream: .init(endpoint: try MassiveEndpoint(url: url, market: .stocks), apiKey: "k",
+                                  subscriptions: subscriptions, reconnect: .init(initialDelay: .milliseconds(100))),
+                    busEndpoints: ["tcp://127.0.0.1:*"], countersInterval: .milliseconds(200),
+                    controlEndpoint: "tcp://127.0.0.1:*", stateFile: stateFile,
+                    rest: MassiveRESTConfiguration(apiKey: "k", baseURL: restBase, pageLimit: 500),
+                    backfill: .init(rate: backfillRate)),
+                context: context, logger: logger)
+            group.addTask { try await ingest.run() }
+            var endpoints: (String?, String?) = (nil, nil)
+            for _ in 0..<500 where endpoints.1 == nil {
+                try await Task.sleep(for: .milliseconds(10))
+                endpoints = (ingest.endpoints.first, ingest.controlEndpoint)
+            }
+            let collector = try BusCollector(context: context, endpoint: try #require(endpoints.0))
+            defer { collector.stop() }
+            let control = try ControlClient(context: context, endpoint: try #require(endpoints.1), timeout: .seconds(10))
+            try await body(Fixture(bus: collector, control: control, restBase: restBase, stateFile: stateFile))
+            group.cancelAll()
+        }
+    }
+
+    func count(_ bus: BusCollector, _ topic: String) -> Int {
+        bus.records.count { Topic(of: $0).description == topic }
+    }
+
+    @Test func subscribeAndUnsubscribeChangeWhatFlowsWithoutReconnecting() async throws {
+        try await withIngest(subscriptions: ["T.AAPL"]) { f in
+            #expect(await f.bus.wait(timeout: 15) { _ in count(f.bus, "T.AAPL") >= 5 })
+            let added = try f.control.call("subscribe") { $0.add("topics", raw: #"["Q.MSFT","T.AAPL"]"#) }
+            #expect(added["added"] == .array([.string("Q.MSFT")]))
+            #expect(added["subscriptions"] == .array([.string("T.AAPL"), .string("Q.MSFT")]))
+            #expect(await f.bus.wait(timeout: 15) { _ in count(f.bus, "Q.MSFT") >= 5 })
+            #expect(try SubscriptionStore(path: f.stateFile).load() == ["T.AAPL", "Q.MSFT"])
+
+            let removed = try f.control.call("unsubscribe") { $0.add("topics", raw: #"["T.AAPL","T.NOPE"]"#) }
+            #expect(removed["removed"] == .array([.string("T.AAPL")]))
+            #expect(removed["not_subscribed"] == .array([.string("T.NOPE")]))
+            #expect(await f.bus.wait(timeout: 10) { _ in f.bus.statuses.contains { $0.contains("unsubscribed to: T.AAPL") } })
+            let before = count(f.bus, "T.AAPL")
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(count(f.bus, "T.AAPL") == before)
+            #expect(count(f.bus, "Q.MSFT") > 5)
+
+            let subs = try f.control.call("subscriptions")
+            #expect(subs["subscriptions"] == .array([.string("Q.MSFT")]))
+            #expect(subs["acknowledged"] == .array([.string("Q.MSFT")]))
+            let status = try f.control.call("status")
+            #expect(status["upstream"]?["state"]?.string == "streaming")
+            #expect(status["upstream"]?["connections"]?.int == 1)
+            #expect(status["counters"]?["published"]?.int ?? 0 > 0)
+            #expect(try SubscriptionStore(path: f.stateFile).load() == ["Q.MSFT"])
+        }
+    }
+
+    /// Clone pattern: each snapshot record is one the bus carried, with the same sequence.
+    @Test func snapshotReturnsTheLastRecordOfEachTopicWithItsSequence() async throws {
+        try await withIngest(subscriptions: ["T.*", "Q.AAPL"]) { f in
+            #expect(await f.bus.wait(timeout: 15) { _ in count(f.bus, "T.MSFT") >= 3 && count(f.bus, "Q.AAPL") >= 3 })
+            let reply = try f.control.call("snapshot") { $0.add("topics", raw: #"["T.*","Q.AAPL","A.*"]"#) }
+            let records = try #require(reply["records"]?.array)
+            let topics = Set(records.compactMap { $0["topic"]?.string })
+            #expect(topics.isSuperset(of: ["T.AAPL", "T.MSFT", "T.SPY", "Q.AAPL"]))
+            #expect(records.allSatisfy { $0["epoch"]?.int == reply["epoch"]?.int })
+            #expect(await f.bus.wait(timeout: 5) { _ in
+                let seen = Set(f.bus.records.map(RecordFormatter.json))
+                return records.allSatisfy { seen.contains($0.text) }
+            })
+            let one = try f.control.call("snapshot") { $0.add("topics", raw: #"["Q.AAPL"]"#) }
+            #expect(one["count"]?.int == 1)
+        }
+    }
+
+    /// The bars the simulator's REST serves for a range, fetched independently with Foundation.
+    func restBars(_ base: String, _ path: String) async throws -> [[String: Any]] {
+        var url = URL(string: base + path)!
+        var bars: [[String: Any]] = []
+        while true {
+            var request = URLRequest(url: url)
+            request.setValue("Bearer k", forHTTPHeaderField: "Authorization")
+            let (data, _) = try await URLSession.shared.data(for: request)
+            let body = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            bars += body["results"] as? [[String: Any]] ?? []
+            guard let next = body["next_url"] as? String else { return bars }
+            url = URL(string: next)!
+        }
+    }
+
+    @Test func backfillPublishesExactlyTheRESTBarsInOrderWhileLiveRecordsFlow() async throws {
+        try await withIngest(subscriptions: ["T.*"]) { f in
+            #expect(await f.bus.wait(timeout: 15) { _ in count(f.bus, "T.AAPL") >= 3 })
+            let from = 1_704_292_200_000, to = 1_704_292_200_000 + 20 * 60_000  // 2024-01-03 14:30Z, 20 minutes
+            let expected = try await restBars(f.restBase, "/v2/aggs/ticker/SPY/range/1/second/\(from)/\(to)?limit=50000")
+            #expect(expected.count > 500)
+            let liveBefore = count(f.bus, "T.AAPL")
+            let reply = try f.control.call("backfill") {
+                $0.add("symbol", string: "SPY")
+                $0.add("from", raw: String(from))
+                $0.add("to", raw: String(to))
+                $0.add("timespan", string: "second")
+            }
+            let id = try #require(reply["id"]?.string)
+            var job = JSONValue.null
+            for _ in 0..<300 {
+                job = try f.control.call("job") { $0.add("id", string: id) }["job"] ?? .null
+                if ["done", "failed"].contains(job["state"]?.string) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(job["state"]?.string == "done", "\(job.text)")
+            #expect(job["records"]?.int == Int64(expected.count))
+            #expect(job["pages"]?.int ?? 0 > 1)
+            #expect(await f.bus.wait(timeout: 10) { _ in count(f.bus, "A.SPY") == expected.count })
+            let bars = f.bus.records.compactMap { r -> Bar? in
+                if case .bar(let b) = r, Topic(of: r).description == "A.SPY" { b } else { nil }
+            }
+            #expect(bars.count == expected.count)
+            for (bar, rest) in zip(bars, expected) {
+                #expect(bar.header.flags.contains(.historical))
+                #expect(bar.header.tsEvent == (rest["t"] as! Int64) * 1_000_000)
+                #expect(abs(bar.open.doubleValue - (rest["o"] as! Double)) < 1e-9)
+                #expect(abs(bar.high.doubleValue - (rest["h"] as! Double)) < 1e-9)
+                #expect(abs(bar.low.doubleValue - (rest["l"] as! Double)) < 1e-9)
+                #expect(abs(bar.close.doubleValue - (rest["c"] as! Double)) < 1e-9)
+                #expect(bar.volume == (rest["v"] as! NSNumber).doubleValue)
+                #expect(bar.tradeCount == (rest["n"] as! NSNumber).uint64Value)
+            }
+            // No gap on the backfilled topic, and the live stream kept flowing.
+            #expect(!f.bus.all.contains { if case .gap(let topic, _, _, _) = $0 { topic.description == "A.SPY" } else { false } })
+            #expect(count(f.bus, "T.AAPL") > liveBefore)
+            let jobs = try f.control.call("jobs")
+            #expect(jobs["jobs"]?.array?.count == 1)
+            #expect(f.bus.statuses.contains { $0.contains("\"event\":\"job_done\"") && $0.contains("\"job\":\"\(id)\"") })
+        }
+    }
+
+    @Test func gapRepairBackfillsTheWindowMissedAcrossAReconnection() async throws {
+        try await withIngest(simulator: { $0.faults.dropAfter = .seconds(3) }, subscriptions: ["A.*", "T.AAPL"]) { f in
+            #expect(await f.bus.wait(timeout: 20) { _ in f.bus.statuses.contains { $0.contains("\"reason\":\"gap_repair\"") } })
+            #expect(await f.bus.wait(timeout: 20) { _ in f.bus.statuses.contains { $0.contains("\"event\":\"job_done\"") } })
+            let jobs = try #require(try f.control.call("jobs")["jobs"]?.array)
+            let repairs = jobs.filter { $0["reason"]?.string == "gap_repair" }
+            #expect(!repairs.isEmpty)
+            #expect(repairs.allSatisfy { $0["timespan"]?.string == "second" })
+            let symbols = Set(repairs.compactMap { $0["symbol"]?.string })
+            #expect(symbols.isSubset(of: ["AAPL", "MSFT", "SPY"]))
+            #expect(repairs.allSatisfy { $0["state"]?.string != "failed" })
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"op":"subscribe","topics":["AAPL"]}"#, "bad_topic"),
+        (#"{"op":"subscribe"}"#, "missing_field"),
+        (#"{"op":"unsubscribe","topics":[]}"#, "bad_field"),
+        (#"{"op":"snapshot","topics":["ZZ.X"]}"#, "bad_topic"),
+        (#"{"op":"backfill","symbol":"SPY","from":"2024-01-05","to":"2024-01-02","timespan":"minute"}"#, "bad_range"),
+        (#"{"op":"backfill","symbol":"SPY","from":"2024-01-01","to":"2024-03-01","timespan":"second"}"#, "bad_range"),
+        (#"{"op":"backfill","symbol":"SPY","from":"2024-01-02","to":"2024-01-03","timespan":"week"}"#, "bad_timespan"),
+        (#"{"op":"backfill","symbol":"SPY","from":"yesterday","to":"2024-01-03"}"#, "bad_date"),
+        (#"{"op":"backfill","symbol":"S P Y","from":"2024-01-02","to":"2024-01-03"}"#, "bad_symbol"),
+        (#"{"op":"backfill","symbol":7,"from":"2024-01-02","to":"2024-01-03"}"#, "bad_field"),
+        (#"{"op":"job","id":"999"}"#, "not_found"),
+        (#"{"op":"frobnicate"}"#, "unknown_op"),
+    ])
+    func badRequestsGetTheirDocumentedCode(_ request: String, _ code: String) async throws {
+        try await withIngest(subscriptions: ["T.AAPL"]) { f in
+            let reply = try f.control.send(request)
+            #expect(reply["ok"] == .bool(false))
+            #expect(reply["error"]?["code"]?.string == code, "\(reply.text)")
+            #expect(try f.control.call("ping")["name"]?.string == "ingest")
+        }
+    }
+}
