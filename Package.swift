@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "Bus", "Control", "Massive", "TickBusCore", "ZeroMQ",
+                "Bus", "Control", "Ingest", "Massive", "MassiveREST", "TickBusCore", "ZeroMQ",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),

@@ -208,6 +208,10 @@ public final class BackfillJobs: Sendable {
                                                   "timespan": "\(job.request.timespan.rawValue)"])
         let progress = ProgressReporter(id: id, reporter: reporter)
         do {
+            if let notBefore = job.request.notBefore, notBefore > WallClock.nanoseconds() {
+                _ = update(id) { $0.note = "waiting until \(UTCTime.iso8601(nanoseconds: notBefore)) for the window's bars to complete" }
+                try await Task.sleep(for: .nanoseconds(notBefore - WallClock.nanoseconds()))
+            }
             try await fetch(job.request, { [weak self] note in
                 _ = self?.update(id) { $0.note = note; $0.retries += 1 }
             }, { [self] records in

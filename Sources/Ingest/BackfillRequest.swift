@@ -35,6 +35,9 @@ public struct BackfillRequest: Sendable {
     public let timespan: BackfillTimespan
     /// `request` (from `ctl`) or `gap_repair` (after a reconnection).
     public let reason: String
+    /// Do not fetch before this wall-clock time (ns): the upstream bars of a window that just
+    /// ended are not complete at once.
+    public var notBefore: Int64?
 
     public var symbol: String { query.symbol.description }
     public var from: HistoryBound { query.from }

@@ -12,10 +12,16 @@ final class GapRepair: Sendable {
     let subscriptions: Subscriptions
     let lastValues: LastValueCache?
     let market: Market
+    /// How long after a bar's end the upstream REST API is asked for it.
+    let delay: Duration
     let logger: Logger
 
-    init(jobs: BackfillJobs, subscriptions: Subscriptions, lastValues: LastValueCache?, market: Market, logger: Logger) {
+    init(
+        jobs: BackfillJobs, subscriptions: Subscriptions, lastValues: LastValueCache?, market: Market, delay: Duration,
+        logger: Logger
+    ) {
         self.jobs = jobs
+        self.delay = delay
         self.subscriptions = subscriptions
         self.lastValues = lastValues
         self.market = market
@@ -28,9 +34,11 @@ final class GapRepair: Sendable {
             let unit: Int64 = (timespan == .second ? 1 : 60) * 1_000_000_000
             let barStart = start - start % unit
             do {
-                let request = try BackfillRequest(
+                var request = try BackfillRequest(
                     symbol: symbol, timespan: timespan, from: .instant(nanoseconds: barStart), to: .instant(nanoseconds: end),
                     market: market, reason: "gap_repair")
+                // The last bar of the window ends within one unit of `end`.
+                request.notBefore = end + unit + delay.nanoseconds
                 let id = try jobs.start(request)
                 logger.info("gap repair queued", metadata: ["job": "\(id)", "symbol": "\(symbol)", "timespan": "\(timespan.rawValue)"])
             } catch {

@@ -29,6 +29,8 @@ public final class IngestService: Service, Sendable {
         public var backfill: BackfillJobs.Configuration
         /// After a reconnection, backfill the missed window of the subscribed bar channels.
         public var gapRepair: Bool
+        /// How long after the missed window's last bar ends gap repair asks REST for it.
+        public var gapRepairDelay: Duration
         /// Subscribe upstream to what bus subscribers ask for (`docs/control.md`).
         public var onDemand: Bool
         /// Reported by `ping` and `status`.
@@ -39,6 +41,7 @@ public final class IngestService: Service, Sendable {
             name: String = "ingest", sendHighWaterMark: Int32 = 100_000, countersInterval: Duration = .seconds(10),
             controlEndpoint: String? = nil, stateFile: String? = nil,
             rest: MassiveRESTConfiguration? = nil, backfill: BackfillJobs.Configuration = .init(), gapRepair: Bool = true,
+            gapRepairDelay: Duration = .seconds(5),
             onDemand: Bool = false, version: String = "0"
         ) {
             self.stream = stream
@@ -51,6 +54,7 @@ public final class IngestService: Service, Sendable {
             self.rest = rest
             self.backfill = backfill
             self.gapRepair = gapRepair
+            self.gapRepairDelay = gapRepairDelay
             self.onDemand = onDemand
             self.version = version
         }
@@ -95,7 +99,8 @@ public final class IngestService: Service, Sendable {
         }
         if configuration.gapRepair, let jobs {
             let repair = GapRepair(jobs: jobs, subscriptions: subscriptions, lastValues: publisher.lastValues,
-                                   market: configuration.stream.endpoint.market, logger: logger)
+                                   market: configuration.stream.endpoint.market, delay: configuration.gapRepairDelay,
+                                   logger: logger)
             reporter.gapRepair.withLock { $0 = repair }
         }
         let control = try configuration.controlEndpoint.map { endpoint in

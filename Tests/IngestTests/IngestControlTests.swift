@@ -24,13 +24,15 @@ struct IngestControlTests {
     struct Fixture {
         let bus: BusCollector
         let control: ControlClient
+        let context: ZMQContext
+        let busEndpoint: String
         let restBase: String
         let stateFile: String
     }
 
     func withIngest(
         simulator configure: (inout SimulatorConfiguration) -> Void = { _ in }, subscriptions: [String],
-        backfillRate: Int = 200_000, _ body: (Fixture) async throws -> Void
+        backfillRate: Int = 200_000, onDemand: Bool = false, _ body: (Fixture) async throws -> Void
     ) async throws {
         var configuration = SimulatorConfiguration(port: 0, seed: 11, rate: 1000)
         configuration.symbols = [.stocks: ["AAPL", "MSFT", "SPY"]]
@@ -49,7 +51,7 @@ struct IngestControlTests {
                     busEndpoints: ["tcp://127.0.0.1:*"], countersInterval: .milliseconds(200),
                     controlEndpoint: "tcp://127.0.0.1:*", stateFile: stateFile,
                     rest: MassiveRESTConfiguration(apiKey: "k", baseURL: restBase, pageLimit: 500),
-                    backfill: .init(rate: backfillRate)),
+                    backfill: .init(rate: backfillRate), gapRepairDelay: .milliseconds(500), onDemand: onDemand),
                 context: context, logger: logger)
             group.addTask { try await ingest.run() }
             var endpoints: (String?, String?) = (nil, nil)
@@ -60,7 +62,9 @@ struct IngestControlTests {
             let collector = try BusCollector(context: context, endpoint: try #require(endpoints.0))
             defer { collector.stop() }
             let control = try ControlClient(context: context, endpoint: try #require(endpoints.1), timeout: .seconds(10))
-            try await body(Fixture(bus: collector, control: control, restBase: restBase, stateFile: stateFile))
+            try await body(Fixture(
+                bus: collector, control: control, context: context, busEndpoint: try #require(endpoints.0), restBase: restBase,
+                stateFile: stateFile))
             group.cancelAll()
         }
     }
@@ -189,6 +193,33 @@ struct IngestControlTests {
             let symbols = Set(repairs.compactMap { $0["symbol"]?.string })
             #expect(symbols.isSubset(of: ["AAPL", "MSFT", "SPY"]))
             #expect(repairs.allSatisfy { $0["state"]?.string != "failed" })
+            // The repaired bars lie in the windows the reconnections reported (the simulator
+            // drops the connection every 3 s, so there may be several).
+            let windows = try f.bus.statuses.filter { $0.contains("\"event\":\"reconnected\"") }.map { text in
+                let window = try JSONValue.parse(text)
+                return (try #require(window["gap_start"]?.int), try #require(window["gap_end"]?.int))
+            }
+            #expect(await f.bus.wait(timeout: 10) { _ in
+                f.bus.records.contains { $0.kind == .bar && $0.header.flags.contains(.historical) }
+            })
+            let repaired = f.bus.records.filter { $0.kind == .bar && $0.header.flags.contains(.historical) }
+            #expect(repaired.allSatisfy { bar in
+                windows.contains { bar.header.tsEvent >= $0.0 - 1_000_000_000 && bar.header.tsEvent <= $0.1 }
+            })
+        }
+    }
+
+    /// `--on-demand`: a bus subscriber's prefixes become upstream subscriptions, and go away with it.
+    @Test func onDemandFollowsTheBusSubscribers() async throws {
+        try await withIngest(subscriptions: [], onDemand: true) { f in
+            let trades = try BusCollector(context: f.context, endpoint: f.busEndpoint, filters: ["T.AAPL", "Q."])
+            #expect(await trades.wait(timeout: 15) { _ in count(trades, "T.AAPL") >= 3 && count(trades, "Q.MSFT") >= 3 })
+            #expect(count(trades, "T.MSFT") == 0)
+            #expect(f.bus.statuses.contains { $0.contains("subscribed to: T.AAPL") })
+            #expect(f.bus.statuses.contains { $0.contains("subscribed to: Q.*") })
+            trades.stop()
+            #expect(await f.bus.wait(timeout: 10) { _ in f.bus.statuses.contains { $0.contains("unsubscribed to: T.AAPL") } })
+            #expect(try f.control.call("subscriptions")["subscriptions"] == .array([]))
         }
     }
 

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Synchronization
 import Testing
 
@@ -203,5 +206,36 @@ struct FaultTests {
             }
             #expect(sim.stats.eventsSent == 250)
         }
+    }
+
+    @Test("REST faults: bursts of 429s with Retry-After, then of 503s that are not JSON; auth comes first")
+    func restErrors() async throws {
+        var config = testConfiguration()
+        config.apiKey = "k"
+        config.faults.restErrorEvery = 3
+        config.faults.restErrorBurst = 2
+        config.faults.restRetryAfter = 0
+        try await withSimulator(config) { sim in
+            let url = "\(try await sim.restBaseURL())/v2/aggs/ticker/AAPL/range/1/minute/\(fixedStart)/\(fixedStart + 60_000)?apiKey="
+            func get(_ key: String = "k") async throws -> (status: Int, retryAfter: String?, body: String) {
+                let (data, response) = try await URLSession.shared.data(from: URL(string: url + key)!)
+                let http = response as! HTTPURLResponse
+                return (http.statusCode, http.value(forHTTPHeaderField: "Retry-After"), String(decoding: data, as: UTF8.self))
+            }
+            #expect(try await get("wrong").status == 401, "refused keys are not counted")
+            var statuses: [Int] = []
+            for _ in 0..<6 {
+                let reply = try await get()
+                statuses.append(reply.status)
+                if reply.status == 429 {
+                    #expect(reply.retryAfter == "0")
+                    #expect(reply.body.contains("maximum requests per minute"))
+                }
+                if reply.status == 503 { #expect(reply.body.hasPrefix("<html>")) }
+            }
+            #expect(statuses == [200, 429, 429, 200, 503, 503])
+        }
+        config.faults.restErrorBurst = 4
+        #expect(throws: SimulatorError.self) { try config.validate() }
     }
 }
