@@ -34,6 +34,11 @@ struct CtlCommand: ParsableCommand {
             print(json ? reply.text : format(reply))
         }
 
+        /// Sends `{"op":op,"topics":[…]}` and prints the reply.
+        func call(_ op: String, topics: [String], format: (JSONValue) -> String) throws {
+            try call(op, { $0.add("topics", raw: JSONObject.list(topics)) }, format: format)
+        }
+
         func request(_ op: String, _ fields: (inout JSONObject) -> Void = { _ in }) throws -> JSONValue {
             let client = try ControlClient(
                 context: try ZMQContext(), endpoint: endpoint, timeout: .milliseconds(Int64(timeout * 1000)))
@@ -72,8 +77,7 @@ struct CtlCommand: ParsableCommand {
         @OptionGroup var options: Options
         @Argument(help: "Massive subscriptions.") var topics: [String]
         func run() throws {
-            try options.call("subscribe", { $0.add("topics", raw: JSONObject.list(topics)) },
-                             format: ControlReplyFormatter.subscriptions)
+            try options.call("subscribe", topics: topics, format: ControlReplyFormatter.subscriptions)
         }
     }
 
@@ -82,8 +86,7 @@ struct CtlCommand: ParsableCommand {
         @OptionGroup var options: Options
         @Argument(help: "Massive subscriptions.") var topics: [String]
         func run() throws {
-            try options.call("unsubscribe", { $0.add("topics", raw: JSONObject.list(topics)) },
-                             format: ControlReplyFormatter.subscriptions)
+            try options.call("unsubscribe", topics: topics, format: ControlReplyFormatter.subscriptions)
         }
     }
 
@@ -93,8 +96,7 @@ struct CtlCommand: ParsableCommand {
         @OptionGroup var options: Options
         @Argument(help: "Bus topics or patterns.") var topics: [String]
         func run() throws {
-            try options.call("snapshot", { $0.add("topics", raw: JSONObject.list(topics)) },
-                             format: ControlReplyFormatter.snapshot)
+            try options.call("snapshot", topics: topics, format: ControlReplyFormatter.snapshot)
         }
     }
 
