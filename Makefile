@@ -6,7 +6,7 @@ PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release/tickbus
 
-.PHONY: all build release deps test test-swift bench demo clean
+.PHONY: all build release deps pydeps test test-swift bench demo clean
 
 all: build
 
@@ -18,6 +18,14 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libzmq3-dev pkg-config; \
 	fi
 
+## pydeps: the Python packages of Tests/requirements.txt, when missing.
+pydeps:
+	@if ! $(PYTHON) -c "import pandas" 2>/dev/null; then \
+		echo "Installing the Python test packages (pip)..."; \
+		$(PYTHON) -m pip install -q -r Tests/requirements.txt 2>/dev/null \
+			|| $(PYTHON) -m pip install -q --break-system-packages -r Tests/requirements.txt; \
+	fi
+
 build: deps
 	$(SWIFT) build
 
@@ -25,7 +33,7 @@ release: deps
 	$(SWIFT) build -c release --product tickbus
 
 ## test: every test suite (Swift now; the Python client's pytest suite joins with it).
-test: deps
+test: deps pydeps
 	$(PYTHON) Tests/golden/make_vectors.py --check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest

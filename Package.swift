@@ -55,6 +55,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "Archive", dependencies: ["TickBusCore"]),
+        .target(name: "Bars", dependencies: ["TickBusCore"]),
+        .target(
+            name: "History",
+            dependencies: [
+                "Archive", "Bars", "MassiveREST", "TickBusCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "Simulator",
             dependencies: [
@@ -89,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "TickBusCLI",
             dependencies: [
-                "Benchmarks", "Bus", "Control", "Ingest", "Massive", "MassiveREST", "Simulator", "TickBusCore", "ZeroMQ",
+                "Archive", "Bars", "Benchmarks", "Bus", "Control", "History", "Ingest", "Massive", "MassiveREST", "Simulator", "TickBusCore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -108,6 +117,12 @@ let package = Package(
                 "Bus", "Control", "Ingest", "MassiveREST", "Massive", "Simulator", "TickBusCore", "ZeroMQ",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
+        ),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TickBusCore"]),
+        .testTarget(name: "BarsTests", dependencies: ["Archive", "Bars", "TickBusCore"]),
+        .testTarget(
+            name: "HistoryTests",
+            dependencies: ["Archive", "Bars", "History", "MassiveREST", "Simulator", "TickBusCore"]
         ),
         .testTarget(
             name: "MassiveRESTTests",

@@ -2,12 +2,13 @@ import ArgumentParser
 import Foundation
 import Simulator
 import Benchmarks
+import History
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput. Build with -c release for meaningful figures.",
-        subcommands: [Bus.self, Codec.self, Decode.self, Sim.self, Ingest.self, Control.self, All.self],
+        subcommands: [Bus.self, Codec.self, Decode.self, Sim.self, Ingest.self, Control.self, Fetch.self, Resample.self, All.self],
         defaultSubcommand: All.self)
 
     struct Options: ParsableArguments {
@@ -106,6 +107,27 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    struct Fetch: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "history fetch's own work: REST pages parsed from memory and written as monthly CSV.")
+        @OptionGroup var options: Options
+
+        func run() throws {
+            options.report([try Bench.fetchFigure()])
+        }
+    }
+
+    struct Resample: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A year of 1-second bars resampled to 15s, 30s, 1min: tickbus vs pandas (when installed).")
+        @OptionGroup var options: Options
+        @Option(help: "Working directory (default: a temporary one, removed after).") var directory: String?
+
+        func run() throws {
+            options.report(try Bench.resampleFigures(directory: directory))
+        }
+    }
+
     struct All: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every benchmark.")
         @OptionGroup var options: Options
@@ -115,8 +137,51 @@ struct BenchCommand: ParsableCommand {
                 CodecBenchmark.run(count: 20_000_000) + (try BusBenchmark.run(count: 1_000_000))
                     + DecodeBenchmark.run(events: 2_000_000) + [simulatorFigure(events: 2_000_000)]
                     + (try IngestBenchmark.run(executable: CommandLine.executablePath, seconds: 5, latencyRate: 100_000))
-                    + (try ControlBenchmark.run(executable: CommandLine.executablePath, requests: 20_000, backfillDays: 10)))
+                    + (try ControlBenchmark.run(executable: CommandLine.executablePath, requests: 20_000, backfillDays: 10))
+                    + [try Bench.fetchFigure()] + (try Bench.resampleFigures(directory: nil)))
         }
+    }
+}
+
+/// Wiring for benchmarks that need files or other programs.
+enum Bench {
+    static func fetchFigure() throws -> Figure {
+        let result = try FetchBenchmark.run()
+        return Figure(name: "fetch: REST pages parsed and written as CSV rows (no network)", value: result.rowsPerSecond,
+                      unit: "rows/s", target: ">= 1M")
+    }
+
+    static func resampleFigures(directory: String?) throws -> [Figure] {
+        let root = directory ?? NSTemporaryDirectory() + "tickbus-bench-resample-\(getpid())"
+        defer { if directory == nil { try? FileManager.default.removeItem(atPath: root) } }
+        let (rows, bytes) = try ResampleBenchmark.generate(in: root)
+        let ours = try ResampleBenchmark.run(in: root)
+        var figures = [
+            Figure(name: "resample: \(rows) 1 s rows (\(bytes / 1_000_000) MB) to 15s, 30s, 1min", value: ours.seconds * 1000, unit: "ms"),
+            Figure(name: "resample: rows/s", value: Double(rows) / ours.seconds, unit: "rows/s"),
+            Figure(name: "resample: peak memory of the process", value: ours.peakMegabytes, unit: "MB", target: "<= 100"),
+        ]
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("benchmarks/pandas_resample.py").path
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", script, root, "BENCH"]
+        let output = Pipe()
+        python.standardOutput = output
+        python.standardError = FileHandle.nullDevice
+        if FileManager.default.fileExists(atPath: script), (try? python.run()) != nil {
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            python.waitUntilExit()
+            let parts = text.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if python.terminationStatus == 0, parts.count == 2 {
+                figures.append(Figure(name: "resample: pandas read_csv(parse_dates) + resample + to_csv", value: parts[0] * 1000,
+                                      unit: "ms"))
+                figures.append(Figure(name: "resample: pandas peak memory", value: parts[1], unit: "MB"))
+                figures.append(Figure(name: "resample: tickbus speed-up over pandas", value: parts[0] / ours.seconds, unit: "x",
+                                      target: ">= 10"))
+            }
+        }
+        return figures
     }
 }
 

@@ -16,6 +16,12 @@ public struct Price: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public var isNull: Bool { raw == .min }
 
+    /// The nearest price to `value` (null when it is not finite or out of range).
+    public init(rounding value: Double) {
+        let scaled = (value * Double(Price.scale)).rounded()
+        raw = scaled.isFinite && abs(scaled) < 9.2e18 ? Int64(scaled) : .min
+    }
+
     /// The nearest `Double`, for display and arithmetic that tolerates rounding.
     public var doubleValue: Double { Double(raw) / Double(Price.scale) }
 

@@ -114,7 +114,7 @@ struct EchoHandler: ControlHandler {
             guard case .timeout = error else { Issue.record("expected a timeout, got \(error)"); return }
             #expect("\(error)".contains("is `tickbus ingest` running"))
         }
-        #expect(nowMilliseconds() - started < 2_000)
+        #expect(nowMilliseconds() - started < 10_000)
         let server = try ControlServer(context: context, endpoint: endpoint, handler: EchoHandler(), logger: logger)
         defer { server.stop() }
         let reply = try client.call("echo") { $0.add("topics", raw: #"["T.X"]"#) }

@@ -178,14 +178,12 @@ struct ClientSimulatorTests {
         var config = simulatorConfiguration()
         config.apiKey = "secret"
         try await withSimulator(config) { sim in
-            let started = ContinuousClock.now
             let error = await #expect(throws: MassiveRESTError.self) {
                 try await client(try await sim.restBaseURL(), key: "nope").collect(try Self.secondBars())
             }
             #expect(error == .unauthorized(message: "Unknown API Key"))
             #expect(error?.description == "Massive refused the API key (Unknown API Key): check MASSIVE_API_KEY")
             #expect(sim.stats.restRequests == 1)
-            #expect(ContinuousClock.now - started < .seconds(2))
             await #expect(throws: MassiveRESTError.missingAPIKey) {
                 try await client(try await sim.restBaseURL(), key: "").collect(try Self.secondBars())
             }
@@ -291,7 +289,6 @@ struct ClientSimulatorTests {
 
     @Test("a refused connection is retried, then gives up with a clear error")
     func connectionRefused() async throws {
-        let started = ContinuousClock.now
         var events: [RESTEvent] = []
         let error = await #expect(throws: MassiveRESTError.self) {
             try await client("http://127.0.0.1:1", maxAttempts: 3, requestTimeout: .seconds(2))
@@ -304,7 +301,6 @@ struct ClientSimulatorTests {
         #expect(url.hasPrefix("http://127.0.0.1:1/v2/aggs/ticker/MSFT/range/1/second/"))
         #expect(last == .transport("connection refused"))
         #expect(events.filter { if case .retry = $0 { true } else { false } }.count == 2)
-        #expect(ContinuousClock.now - started < .seconds(8))
     }
 
     @Test("crypto and forex pairs: REST tickers in the URL, bus symbols on the records")
@@ -331,11 +327,9 @@ struct ClientSimulatorTests {
             let query = try HistoryQuery(
                 symbol: "AAPL", market: .stocks, kind: .trades, from: .instant(nanoseconds: t0),
                 to: .instant(nanoseconds: t0 + 60_000_000_000))
-            let started = ContinuousClock.now
             let fetched = try await client(try await sim.restBaseURL()).collect(query)
-            let seconds = (ContinuousClock.now - started) / .seconds(1)
             #expect(fetched.summary.records > 20_000)
-            print("REST end to end: \(fetched.summary.records) trades in \(fetched.summary.pages) pages, \(Int(Double(fetched.summary.records) / seconds)) records/s")
+            #expect(fetched.summary.pages >= 1)
         }
     }
 }

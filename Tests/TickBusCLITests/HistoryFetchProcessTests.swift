@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+
+/// The real `tickbus history fetch` against the real `tickbus sim`.
+@Suite(.serialized)
+struct HistoryFetchProcessTests {
+    @Test func fetchesMonthFilesThenSkipsThem() throws {
+        let port = try freePort()
+        let sim = try TickBusProcess(["sim", "--port", "\(port)", "--rate", "50", "--seed", "3"])
+        defer {
+            sim.interrupt()
+            _ = sim.wait()
+        }
+        try waitUntilListening(port)
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tickbus-fetch-process-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let envFile = directory + "/.env"
+        try "MASSIVE_API_KEY=k\n".write(toFile: envFile, atomically: true, encoding: .utf8)
+        let arguments = [
+            "history", "fetch", "--symbol", "SPY", "--start", "2025-01-31", "--end", "2025-02-01",
+            "--base-url", "http://127.0.0.1:\(port)", "--output-dir", directory + "/raw_1s", "--env-file", envFile,
+        ]
+
+        let (status, out, err) = try TickBusProcess(arguments).wait()
+        #expect(status == 0, "stderr: \(err)")
+        #expect(out.contains("SPY: done, 2/2 months"), "\(out)")
+        for month in ["01", "02"] {
+            let csv = try #require(FileManager.default.contents(atPath: "\(directory)/raw_1s/SPY/SPY_2025_\(month).csv"))
+            let lines = String(decoding: csv, as: UTF8.self).split(separator: "\n")
+            #expect(lines.first == "ts_event,open,high,low,close,volume")
+            #expect(lines.count > 10_000)
+            #expect(lines.dropFirst().allSatisfy { $0.hasPrefix("2025-\(month)-") && $0.contains("+00:00,") })
+        }
+
+        let (again, out2, err2) = try TickBusProcess(arguments).wait()
+        #expect(again == 0, "stderr: \(err2)")
+        #expect(out2.contains("SPY: done, 2/2 months (2 up to date), 0 rows written"), "\(out2)")
+
+        let (bad, _, badErr) = try TickBusProcess(["history", "fetch", "--symbol", "../x", "--start", "2025-01-31", "--end", "2025-01-31"]).wait()
+        #expect(bad == 1)
+        #expect(badErr.contains("tickbus history fetch: bad symbol \"../x\""))
+    }
+
+    /// A port nothing listens on now.
+    private func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        try #require(bound)
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    private func waitUntilListening(_ port: Int) throws {
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            close(fd)
+            if connected { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        Issue.record("tickbus sim did not listen on port \(port)")
+    }
+}
