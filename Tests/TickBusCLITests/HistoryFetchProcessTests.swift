@@ -45,6 +45,44 @@ struct HistoryFetchProcessTests {
         #expect(badErr.contains("tickbus history fetch: bad symbol \"../x\""))
     }
 
+    /// `kill -9` in the middle of a fetch, then the same command again: the files equal those of
+    /// a run that was never interrupted, with no temporary file left.
+    @Test func aKilledFetchResumesToTheSameFiles() throws {
+        let port = try freePort()
+        // Every second REST request waits a second (429 + Retry-After), so the kill lands mid-run.
+        let sim = try TickBusProcess(["sim", "--port", "\(port)", "--rate", "50", "--seed", "4",
+                                      "--rest-error-every", "2", "--rest-retry-after", "1"])
+        defer {
+            sim.interrupt()
+            _ = sim.wait()
+        }
+        try waitUntilListening(port)
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tickbus-fetch-kill-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let envFile = directory + "/.env"
+        try "MASSIVE_API_KEY=k\n".write(toFile: envFile, atomically: true, encoding: .utf8)
+        func arguments(_ output: String) -> [String] {
+            ["history", "fetch", "--symbol", "SPY", "--start", "2025-01-31", "--end", "2025-02-01",
+             "--base-url", "http://127.0.0.1:\(port)", "--output-dir", output, "--env-file", envFile]
+        }
+        let killed = try TickBusProcess(arguments(directory + "/resumed"))
+        Thread.sleep(forTimeInterval: 2)
+        killed.killHard()
+        #expect(killed.wait().0 != 0, "the first run ended before it was killed")
+        let (status, _, err) = try TickBusProcess(arguments(directory + "/resumed")).wait()
+        #expect(status == 0, "stderr: \(err)")
+        let (cleanStatus, _, cleanErr) = try TickBusProcess(arguments(directory + "/clean")).wait()
+        #expect(cleanStatus == 0, "stderr: \(cleanErr)")
+        for month in ["01", "02"] {
+            let resumed = FileManager.default.contents(atPath: "\(directory)/resumed/SPY/SPY_2025_\(month).csv")
+            let clean = FileManager.default.contents(atPath: "\(directory)/clean/SPY/SPY_2025_\(month).csv")
+            #expect(resumed != nil && resumed == clean, "SPY_2025_\(month).csv differs after the kill")
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: "\(directory)/resumed/SPY").filter { $0.contains(".tmp") }
+        #expect(left.isEmpty, "\(left)")
+    }
+
     /// A port nothing listens on now.
     private func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

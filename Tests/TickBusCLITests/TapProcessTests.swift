@@ -137,6 +137,9 @@ final class TickBusProcess: @unchecked Sendable {
 
     func interrupt() { process.interrupt() }
 
+    /// SIGKILL: no chance to clean up.
+    func killHard() { kill(process.processIdentifier, SIGKILL) }
+
     /// Waits for exit (killing the process after 20 s) and returns status, stdout and stderr.
     func wait() -> (Int32, String, String) {
         let deadline = Date().addingTimeInterval(20)
