@@ -119,7 +119,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TickBusCore"]),
-        .testTarget(name: "BarsTests", dependencies: ["Archive", "Bars", "TickBusCore"]),
+        .testTarget(
+            name: "BarsTests",
+            dependencies: [
+                "Archive", "Bars", "Massive", "Simulator", "TickBusCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "HistoryTests",
             dependencies: ["Archive", "Bars", "History", "MassiveREST", "Simulator", "TickBusCore"]
