@@ -123,6 +123,7 @@ let package = Package(
             name: "BarsTests",
             dependencies: [
                 "Archive", "Bars", "Massive", "Simulator", "TickBusCore",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

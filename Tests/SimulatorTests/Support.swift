@@ -16,13 +16,17 @@ struct TimeoutError: Error, CustomStringConvertible {
 }
 
 /// Run `body` with a deadline; the body is cancelled when it runs out.
+/// Every wait below is a guard against hangs, not a timing check: stretched so a loaded CI
+/// machine (2 cores shared by every suite running in parallel) does not fail them.
+let timeoutScale = 4.0
+
 func withTimeout<T: Sendable>(
     _ seconds: Double, _ what: String = "test", _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
+            try await Task.sleep(for: .seconds(seconds * timeoutScale))
             throw TimeoutError(what: what)
         }
         defer { group.cancelAll() }
@@ -142,7 +146,7 @@ final class TestConnection: @unchecked Sendable {
 
     /// Wait until `condition` holds on the events so far.
     func waitUntil(_ what: String, timeout: Double = 5, _ condition: ([Event]) -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(timeout)
+        let deadline = ContinuousClock.now + .seconds(timeout * timeoutScale)
         while true {
             if condition(events) { return }
             if ContinuousClock.now > deadline { throw TimeoutError(what: what) }
@@ -152,7 +156,7 @@ final class TestConnection: @unchecked Sendable {
 
     /// Wait for the server to close the connection.
     func waitClosed(timeout: Double = 5) async throws {
-        let deadline = ContinuousClock.now + .seconds(timeout)
+        let deadline = ContinuousClock.now + .seconds(timeout * timeoutScale)
         while !inbox.isClosed {
             if ContinuousClock.now > deadline { throw TimeoutError(what: "connection close") }
             try await Task.sleep(for: .milliseconds(5))

@@ -3,13 +3,13 @@ import Testing
 
 /// `tickbus demo` as a newcomer runs it: bars must be printed within seconds.
 struct DemoProcessTests {
-    @Test func demoPrintsBarsEverySecond() throws {
+    @Test func demoPrintsBarsEverySecond() async throws {
         let base = 20_000 + Int(getpid() % 20_000)
         let demo = try TickBusProcess([
             "demo", "--seconds", "5", "--symbols", "AAPL,MSFT", "--sim-port", "\(base)",
             "--bus", "tcp://127.0.0.1:\(base + 1)",
         ])
-        let (status, out, err) = demo.wait()
+        let (status, out, err) = await demo.wait()
         #expect(status == 0, "stderr: \(err)")
         let bars = out.split(separator: "\n").filter { $0.contains(" AAPL ") || $0.contains(" MSFT ") }
         #expect(bars.count >= 4, "stdout: \(out)")

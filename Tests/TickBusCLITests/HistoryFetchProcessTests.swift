@@ -7,14 +7,14 @@ import Testing
 /// The real `tickbus history fetch` against the real `tickbus sim`.
 @Suite(.serialized)
 struct HistoryFetchProcessTests {
-    @Test func fetchesMonthFilesThenSkipsThem() throws {
+    @Test func fetchesMonthFilesThenSkipsThem() async throws {
         let port = try freePort()
         let sim = try TickBusProcess(["sim", "--port", "\(port)", "--rate", "50", "--seed", "3"])
         defer {
             sim.interrupt()
-            _ = sim.wait()
+            sim.finish()
         }
-        try waitUntilListening(port)
+        try await waitUntilListening(port)
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("tickbus-fetch-process-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -25,7 +25,7 @@ struct HistoryFetchProcessTests {
             "--base-url", "http://127.0.0.1:\(port)", "--output-dir", directory + "/raw_1s", "--env-file", envFile,
         ]
 
-        let (status, out, err) = try TickBusProcess(arguments).wait()
+        let (status, out, err) = await (try TickBusProcess(arguments)).wait()
         #expect(status == 0, "stderr: \(err)")
         #expect(out.contains("SPY: done, 2/2 months"), "\(out)")
         for month in ["01", "02"] {
@@ -36,27 +36,27 @@ struct HistoryFetchProcessTests {
             #expect(lines.dropFirst().allSatisfy { $0.hasPrefix("2025-\(month)-") && $0.contains("+00:00,") })
         }
 
-        let (again, out2, err2) = try TickBusProcess(arguments).wait()
+        let (again, out2, err2) = await (try TickBusProcess(arguments)).wait()
         #expect(again == 0, "stderr: \(err2)")
         #expect(out2.contains("SPY: done, 2/2 months (2 up to date), 0 rows written"), "\(out2)")
 
-        let (bad, _, badErr) = try TickBusProcess(["history", "fetch", "--symbol", "../x", "--start", "2025-01-31", "--end", "2025-01-31"]).wait()
+        let (bad, _, badErr) = await (try TickBusProcess(["history", "fetch", "--symbol", "../x", "--start", "2025-01-31", "--end", "2025-01-31"])).wait()
         #expect(bad == 1)
         #expect(badErr.contains("tickbus history fetch: bad symbol \"../x\""))
     }
 
     /// `kill -9` in the middle of a fetch, then the same command again: the files equal those of
     /// a run that was never interrupted, with no temporary file left.
-    @Test func aKilledFetchResumesToTheSameFiles() throws {
+    @Test func aKilledFetchResumesToTheSameFiles() async throws {
         let port = try freePort()
         // Every second REST request waits a second (429 + Retry-After), so the kill lands mid-run.
         let sim = try TickBusProcess(["sim", "--port", "\(port)", "--rate", "50", "--seed", "4",
                                       "--rest-error-every", "2", "--rest-retry-after", "1"])
         defer {
             sim.interrupt()
-            _ = sim.wait()
+            sim.finish()
         }
-        try waitUntilListening(port)
+        try await waitUntilListening(port)
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("tickbus-fetch-kill-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -67,12 +67,12 @@ struct HistoryFetchProcessTests {
              "--base-url", "http://127.0.0.1:\(port)", "--output-dir", output, "--env-file", envFile]
         }
         let killed = try TickBusProcess(arguments(directory + "/resumed"))
-        Thread.sleep(forTimeInterval: 2)
+        try await Task.sleep(for: .seconds(2))
         killed.killHard()
-        #expect(killed.wait().0 != 0, "the first run ended before it was killed")
-        let (status, _, err) = try TickBusProcess(arguments(directory + "/resumed")).wait()
+        #expect(await killed.wait().0 != 0, "the first run ended before it was killed")
+        let (status, _, err) = await (try TickBusProcess(arguments(directory + "/resumed"))).wait()
         #expect(status == 0, "stderr: \(err)")
-        let (cleanStatus, _, cleanErr) = try TickBusProcess(arguments(directory + "/clean")).wait()
+        let (cleanStatus, _, cleanErr) = await (try TickBusProcess(arguments(directory + "/clean"))).wait()
         #expect(cleanStatus == 0, "stderr: \(cleanErr)")
         for month in ["01", "02"] {
             let resumed = FileManager.default.contents(atPath: "\(directory)/resumed/SPY/SPY_2025_\(month).csv")
@@ -98,7 +98,7 @@ struct HistoryFetchProcessTests {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    private func waitUntilListening(_ port: Int) throws {
+    private func waitUntilListening(_ port: Int) async throws {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -111,7 +111,7 @@ struct HistoryFetchProcessTests {
             }
             close(fd)
             if connected { return }
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
         }
         Issue.record("tickbus sim did not listen on port \(port)")
     }

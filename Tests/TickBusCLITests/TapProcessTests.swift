@@ -7,22 +7,22 @@ import ZeroMQ
 /// Runs the real `tickbus` executable against a publisher in this process.
 @Suite(.serialized)
 struct TapProcessTests {
-    @Test func helpListsCommands() throws {
+    @Test func helpListsCommands() async throws {
         let run = try TickBusProcess(["--help"])
-        let (status, out, _) = run.wait()
+        let (status, out, _) = await run.wait()
         #expect(status == 0)
         #expect(out.contains("tap"))
         #expect(out.contains("bench"))
     }
 
-    @Test func badTopicIsAClearError() throws {
+    @Test func badTopicIsAClearError() async throws {
         let run = try TickBusProcess(["tap", "X.AAPL"])
-        let (status, _, err) = run.wait()
+        let (status, _, err) = await run.wait()
         #expect(status != 0)
         #expect(err.contains("unknown topic kind"))
     }
 
-    @Test func jsonLinesForExactTopic() throws {
+    @Test func jsonLinesForExactTopic() async throws {
         let context = try ZMQContext()
         let publisher = try Publisher(context: context, configuration: .init(name: "test", endpoints: ["tcp://127.0.0.1:*"]))
         let tap = try TickBusProcess(["tap", "--json", "--count", "3", "--endpoint", publisher.endpoints[0], "T.AAPL", "B15s."])
@@ -43,7 +43,7 @@ struct TapProcessTests {
             header: RecordHeader(market: .stocks, flags: [.local, .revision], tsEvent: t0, tsRecv: t0, symbol: "AAPL"),
             open: Price(units: 1), high: Price(units: 2), low: Price(units: 1), close: Price(units: 2),
             volume: 10, tradeCount: 3, interval: try #require(BarInterval(label: "15s")))))
-        let (status, out, err) = tap.wait()
+        let (status, out, err) = await tap.wait()
         #expect(status == 0, "stderr: \(err)")
         let lines = out.split(separator: "\n").map(String.init)
         try #require(lines.count == 3, "stdout: \(out) stderr: \(err)")
@@ -64,7 +64,7 @@ struct TapProcessTests {
         #expect(err.contains("3 records"))
     }
 
-    @Test func textReportsGapsAndStopsOnSigint() throws {
+    @Test func textReportsGapsAndStopsOnSigint() async throws {
         let context = try ZMQContext()
         let socket = try Socket(context, .xpub)
         try socket.bind("tcp://127.0.0.1:*")
@@ -81,9 +81,9 @@ struct TapProcessTests {
             let n = buffer.withUnsafeMutableBytes { BusMessage.encode(.quote(quote), into: $0, stamp: (7, sequence)) }
             try socket.send(Array(buffer[..<n]))
         }
-        try tap.waitForOutput(containing: "#6", timeout: 10)
+        try await tap.waitForOutput(containing: "#6", timeout: 10)
         tap.interrupt()
-        let (status, out, err) = tap.wait()
+        let (status, out, err) = await tap.wait()
         #expect(status == 0)
         #expect(out.contains("1970-01-01T00:00:00Z Q.MSFT #1 bid 114.125 x100 ask 114.128 x160"))
         #expect(out.contains("!! gap on Q.MSFT: expected #3, received #6, 3 lost"))
@@ -125,13 +125,13 @@ final class TickBusProcess: @unchecked Sendable {
 
     var stdout: String { lock.withLock { String(decoding: collected, as: UTF8.self) } }
 
-    func waitForOutput(containing text: String, timeout: TimeInterval) throws {
+    func waitForOutput(containing text: String, timeout: TimeInterval) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while !stdout.contains(text) {
             guard Date() < deadline, process.isRunning else {
                 throw TapTestError.noOutput(text, stdout)
             }
-            Thread.sleep(forTimeInterval: 0.02)
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 
@@ -140,8 +140,17 @@ final class TickBusProcess: @unchecked Sendable {
     /// SIGKILL: no chance to clean up.
     func killHard() { kill(process.processIdentifier, SIGKILL) }
 
-    /// Waits for exit (killing the process after 20 s) and returns status, stdout and stderr.
-    func wait() -> (Int32, String, String) {
+    /// Waits for exit (killing the process after 20 s) and returns status, stdout and stderr,
+    /// without holding a thread of the test runner's pool meanwhile.
+    func wait() async -> (Int32, String, String) {
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return finish()
+    }
+
+    /// Like ``wait()``, blocking: for `defer` blocks, after ``interrupt()``.
+    @discardableResult
+    func finish() -> (Int32, String, String) {
         let deadline = Date().addingTimeInterval(20)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         if process.isRunning { process.terminate() }
