@@ -58,6 +58,14 @@ let package = Package(
         .target(name: "Archive", dependencies: ["TickBusCore"]),
         .target(name: "Bars", dependencies: ["TickBusCore"]),
         .target(
+            name: "BarsService",
+            dependencies: [
+                "Bars", "Bus", "TickBusCore", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "History",
             dependencies: [
                 "Archive", "Bars", "MassiveREST", "TickBusCore",
@@ -98,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "TickBusCLI",
             dependencies: [
-                "Archive", "Bars", "Benchmarks", "Bus", "Control", "History", "Ingest", "Massive", "MassiveREST", "Simulator", "TickBusCore", "ZeroMQ",
+                "Archive", "Bars", "BarsService", "Benchmarks", "Bus", "Control", "History", "Ingest", "Massive", "MassiveREST", "Simulator", "TickBusCore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -114,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "IngestTests",
             dependencies: [
-                "Bus", "Control", "Ingest", "MassiveREST", "Massive", "Simulator", "TickBusCore", "ZeroMQ",
+                "Bars", "BarsService", "Bus", "Control", "Ingest", "MassiveREST", "Massive", "Simulator", "TickBusCore", "ZeroMQ",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

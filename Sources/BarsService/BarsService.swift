@@ -1,0 +1,149 @@
+import Bars
+import Bus
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TickBusCore
+import ZeroMQ
+
+/// `tickbus bars`: trades from the bus in, bars out as `B<label>.SYM` on a publisher of its
+/// own. One thread owns the subscriber and the ``BarBuilder``; a bar closes when the wall clock
+/// passes its end plus the grace, even on a quiet symbol. Gaps and publisher restarts on the
+/// input, and late trades, are reported on `S.<name>`.
+public final class BarsService: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Bus endpoints to read trades from.
+        public var input: [String]
+        /// Endpoints to publish bars on.
+        public var output: [String]
+        public var intervals: [BarInterval]
+        public var grace: Duration
+        public var revisionWindow: Duration
+        /// Process name: `S.<name>`, `H.<name>`.
+        public var name: String
+
+        public init(
+            input: [String] = ["tcp://127.0.0.1:7700"], output: [String] = ["tcp://127.0.0.1:7702"],
+            intervals: [BarInterval] = BarInterval.standard, grace: Duration = .seconds(2),
+            revisionWindow: Duration = .seconds(900), name: String = "bars"
+        ) {
+            self.input = input
+            self.output = output
+            self.intervals = intervals
+            self.grace = grace
+            self.revisionWindow = revisionWindow
+            self.name = name
+        }
+    }
+
+    /// What the service has done.
+    public struct Counters: Sendable, Equatable {
+        public var trades: UInt64 = 0
+        /// HISTORICAL trades (backfills) are not aggregated: they would only revise old bars.
+        public var historicalTrades: UInt64 = 0
+        public var bars: UInt64 = 0
+        public var revisions: UInt64 = 0
+        public var lateTrades: UInt64 = 0
+        public var gaps: UInt64 = 0
+        public var restarts: UInt64 = 0
+    }
+
+    public let configuration: Configuration
+    private let context: ZMQContext
+    private let logger: Logger
+    private let state = Mutex<(counters: Counters, endpoints: [String], stopping: Bool)>((Counters(), [], false))
+
+    public init(configuration: Configuration, context: ZMQContext, logger: Logger) {
+        self.configuration = configuration
+        self.context = context
+        self.logger = logger
+    }
+
+    public var counters: Counters { state.withLock { $0.counters } }
+
+    /// The bar publisher's endpoints once bound.
+    public var endpoints: [String] { state.withLock { $0.endpoints } }
+
+    public func run() async throws {
+        let publisher = try PublisherService(
+            context: context, configuration: .init(name: configuration.name, endpoints: configuration.output))
+        defer { publisher.stop() }
+        state.withLock { $0.endpoints = publisher.endpoints }
+        logger.info("publishing bars", metadata: ["endpoints": "\(publisher.endpoints.joined(separator: " "))"])
+        let finished = DispatchSemaphore(value: 0)
+        let failure = Mutex<(any Error)?>(nil)
+        let thread = Thread { [self] in
+            defer { finished.signal() }
+            do { try aggregate(publisher) } catch { failure.withLock { $0 = error } }
+        }
+        thread.name = "bars"
+        thread.start()
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                while !Task.isCancelled, !state.withLock({ $0.stopping }) {
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            } onCancel: { self.stop() }
+        } onGracefulShutdown: { self.stop() }
+        stop()
+        finished.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    private func stop() { state.withLock { $0.stopping = true } }
+
+    /// The aggregation thread: read trades, build bars, close them on time.
+    private func aggregate(_ publisher: PublisherService) throws {
+        let subscriber = try Subscriber(
+            context: context, configuration: .init(endpoints: configuration.input, filters: [try TopicFilter("T.")]))
+        var builder = BarBuilder(
+            intervals: configuration.intervals, grace: configuration.grace, revisionWindow: configuration.revisionWindow)
+        let name = try Symbol(configuration.name)
+        var published: UInt64 = 0
+        let emit: (Record) -> Void = { record in
+            publisher.submit(record)
+            published += 1
+        }
+        var nextClose = WallClock.nanoseconds()
+        var reportedLate: UInt64 = 0
+        while !state.withLock({ $0.stopping }) {
+            let event = try subscriber.next(timeout: .milliseconds(50))
+            switch event {
+            case .record(.trade(let trade)) where trade.header.flags.contains(.historical):
+                state.withLock { $0.counters.historicalTrades += 1 }
+            case .record(.trade(let trade)):
+                builder.add(trade, emit: emit)
+                state.withLock { $0.counters.trades += 1 }
+            case .gap, .restart:
+                state.withLock {
+                    if case .gap = event { $0.counters.gaps += 1 } else { $0.counters.restarts += 1 }
+                }
+                report(publisher, name, .warning, #"{"event":"input","detail":\#(BusEventFormatter.json(event!))}"#)
+            default:
+                break
+            }
+            let now = WallClock.nanoseconds()
+            if now >= nextClose {
+                builder.close(upTo: now, emit: emit)
+                nextClose = now + 100_000_000
+                let late = builder.lateTrades
+                state.withLock {
+                    $0.counters.bars = published
+                    $0.counters.revisions = builder.revisions
+                    $0.counters.lateTrades = late
+                }
+                if late > reportedLate {
+                    report(publisher, name, .warning, #"{"event":"late_trades","count":\#(late - reportedLate),"total":\#(late)}"#)
+                    reportedLate = late
+                }
+            }
+        }
+    }
+
+    private func report(_ publisher: PublisherService, _ name: Symbol, _ level: StatusLevel, _ json: String) {
+        let now = WallClock.nanoseconds()
+        publisher.submit(.status(Status(
+            header: RecordHeader(market: .unknown, tsEvent: now, tsRecv: now, symbol: name), level: level, json: json)))
+    }
+}

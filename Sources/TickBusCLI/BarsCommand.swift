@@ -1,0 +1,55 @@
+import ArgumentParser
+import BarsService
+import Logging
+import ServiceLifecycle
+import TickBusCore
+import ZeroMQ
+
+struct BarsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bars",
+        abstract: "Build bars from the bus's trades and publish them as B<label>.SYM (docs/bars.md).",
+        discussion: """
+            Reads T.* from the bus, applies Massive's trade-condition update rules, and publishes \
+            each bar when the wall clock passes its end plus --grace (quiet symbols too). A trade \
+            for a bar closed less than --revision-window ago publishes it again with REVISION set. \
+            Input gaps, restarts and late trades go out on S.<name>.
+            """)
+
+    @Option(name: .customLong("bus"), help: "Bus endpoint to read trades from; repeatable.")
+    var input: [String] = ["tcp://127.0.0.1:7700"]
+    @Option(name: .customLong("publish"), help: "Endpoint to publish bars on; repeatable.")
+    var output: [String] = ["tcp://127.0.0.1:7702"]
+    @Option(help: "Bar lengths, comma-separated.") var intervals = "1s,5s,15s,30s,1m,5m,15m,30m,1h,1d"
+    @Option(help: "Seconds after a bar's end before it is published.") var grace: Double = 2
+    @Option(help: "Seconds after a bar's end during which a late trade revises it.") var revisionWindow: Double = 900
+    @Option(help: "Process name for S.<name> and H.<name>.") var name = "bars"
+
+    func validate() throws {
+        guard grace >= 0, revisionWindow >= 0 else { throw ValidationError("--grace and --revision-window must be ≥ 0") }
+        _ = try parsedIntervals()
+    }
+
+    private func parsedIntervals() throws -> [BarInterval] {
+        try intervals.split(separator: ",").map { label in
+            guard let interval = BarInterval(label: label.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("unknown bar length \"\(label)\": use labels like 1s, 15s, 1m, 5m, 1h, 1d")
+            }
+            return interval
+        }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "tickbus.bars")
+        let service = BarsService(
+            configuration: .init(
+                input: input, output: output, intervals: try parsedIntervals(),
+                grace: .milliseconds(Int64(grace * 1000)), revisionWindow: .milliseconds(Int64(revisionWindow * 1000)),
+                name: name),
+            context: try ZMQContext(), logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service)], gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
+        try await group.run()
+    }
+}
