@@ -30,7 +30,7 @@ public enum ArchivePath {
 
     /// `(year, month)` of an instant (ns since the epoch, UTC).
     public static func month(of nanoseconds: Int64) -> (year: Int, month: Int) {
-        let days = floorDivide(nanoseconds, 86_400_000_000_000)
+        let days = nanoseconds.floorDivided(by: 86_400_000_000_000).0
         let (y, m, _) = UTCTime.civilDate(daysSinceEpoch: days)
         return (Int(y), Int(m))
     }

@@ -40,7 +40,7 @@ public enum BarCSV {
 
     /// Appends one row and its newline.
     public static func append(_ row: BarRow, to out: inout [UInt8]) {
-        appendTime(seconds: floorDivide(row.start, 1_000_000_000), to: &out)
+        appendTime(seconds: row.start.floorDivided(by: 1_000_000_000).0, to: &out)
         for price in [row.open, row.high, row.low, row.close] {
             out.append(UInt8(ascii: ","))
             appendPrice(price, to: &out)
@@ -59,9 +59,8 @@ public enum BarCSV {
 
     /// `YYYY-MM-DD HH:MM:SS+00:00`.
     public static func appendTime(seconds: Int64, to out: inout [UInt8]) {
-        let days = floorDivide(seconds, 86_400)
+        let (days, second) = seconds.floorDivided(by: 86_400)
         let (year, month, day) = UTCTime.civilDate(daysSinceEpoch: days)
-        let second = seconds - days * 86_400
         func two(_ n: Int64) {
             out.append(UInt8(ascii: "0") + UInt8(n / 10))
             out.append(UInt8(ascii: "0") + UInt8(n % 10))
@@ -227,32 +226,13 @@ public enum BarCSV {
         let date = (b.loadUnaligned(as: UInt64.self), b.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
         if date != cache.date || cache.date.0 == 0 {
             let year = try digits(0..<4), month = try digits(5..<7), day = try digits(8..<10)
-            guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year) else {
+            guard (1...12).contains(month), day >= 1, day <= UTCTime.daysIn(month: month, year: year) else {
                 throw .badTime("no such date or time")
             }
             cache.date = date
-            cache.day = daysFromCivil(year: year, month: month, day: day)
+            cache.day = UTCTime.daysSinceEpoch(year: year, month: month, day: day)
         }
         return (cache.day * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000_000
-    }
-
-    /// Days in a month of the Gregorian calendar.
-    public static func daysIn(month: Int64, year: Int64) -> Int64 {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    /// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
-    public static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
     }
 }
 
@@ -273,10 +253,4 @@ public enum BarCSVError: Error, Equatable, Sendable, CustomStringConvertible {
         case .badNumber(let field, let text): "\(field) \"\(text.prefix(40))\" is not a number"
         }
     }
-}
-
-@inline(__always)
-func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
-    let q = a / b
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
 }

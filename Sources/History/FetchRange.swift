@@ -31,10 +31,10 @@ public struct FetchRange: Sendable, Hashable {
         var spans: [MonthSpan] = []
         var (year, month) = ArchivePath.month(of: first * 1_000_000_000)
         while true {
-            let start = BarCSV.daysFromCivil(year: Int64(year), month: Int64(month), day: 1) * 86_400
+            let start = UTCTime.daysSinceEpoch(year: Int64(year), month: Int64(month), day: 1) * 86_400
             guard start <= last else { return spans }
             let (nextYear, nextMonth) = month == 12 ? (year + 1, 1) : (year, month + 1)
-            let end = BarCSV.daysFromCivil(year: Int64(nextYear), month: Int64(nextMonth), day: 1) * 86_400 - 1
+            let end = UTCTime.daysSinceEpoch(year: Int64(nextYear), month: Int64(nextMonth), day: 1) * 86_400 - 1
             spans.append(MonthSpan(year: year, month: month, first: max(first, start), last: min(last, end),
                                    monthFirst: start, monthLast: end))
             (year, month) = (nextYear, nextMonth)

@@ -29,8 +29,8 @@ public enum ResampleBenchmark {
             let file = try AtomicFile(path: "\(directory)/raw_1s/BENCH/\(ArchivePath.monthStem("BENCH", Int(year), Int(month))).csv")
             try file.write(Array((BarCSV.header + "\n").utf8))
             bytes += BarCSV.header.utf8.count + 1
-            for day in Int64(1)...BarCSV.daysIn(month: month, year: year) {
-                let days = BarCSV.daysFromCivil(year: year, month: month, day: day)
+            for day in Int64(1)...UTCTime.daysIn(month: month, year: year) {
+                let days = UTCTime.daysSinceEpoch(year: year, month: month, day: day)
                 let weekday = (days + 4) % 7  // 0 = Sunday
                 guard weekday != 0, weekday != 6 else { continue }
                 let first = days * 86_400 + 9 * 3600

@@ -1,4 +1,5 @@
 import Massive
+import TickBusCore
 
 /// One end of a history range, inclusive.
 public enum HistoryBound: Sendable, Hashable, CustomStringConvertible {
@@ -54,7 +55,7 @@ public enum HistoryBound: Sendable, Hashable, CustomStringConvertible {
     func restText(milliseconds: Bool) -> String {
         switch self {
         case .date(let d): d.description
-        case .instant(let ns): milliseconds ? String(floorDivide(ns, 1_000_000)) : String(ns)
+        case .instant(let ns): milliseconds ? String(ns.floorDivided(by: 1_000_000).0) : String(ns)
         }
     }
 
@@ -97,10 +98,4 @@ public enum HistoryBound: Sendable, Hashable, CustomStringConvertible {
         let seconds = date.daysSinceEpoch * 86_400 + Int64(hour * 3600 + minute * 60 + second) - offsetSeconds
         return seconds * 1_000_000_000 + fraction
     }
-}
-
-@inline(__always)
-func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
-    let q = a / b
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
 }

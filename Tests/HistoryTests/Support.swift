@@ -23,7 +23,7 @@ func writeRandomSecondBars(
     var rows: [BarRow] = []
     var cents: Int64 = 47_500
     for day in days {
-        let midnight = BarCSV.daysFromCivil(year: year, month: month, day: day) * 86_400
+        let midnight = UTCTime.daysSinceEpoch(year: year, month: month, day: day) * 86_400
         for second in stride(from: midnight + 14 * 3600 + 1800, to: midnight + 21 * 3600, by: 1) where next() % 10 >= 4 {
             let open = cents
             cents = max(100, cents + Int64(next() % 21) - 10)
