@@ -122,7 +122,7 @@ struct FaultTests {
             try await withWebSocket(try await sim.webSocketURL(.stocks)) { ws in
                 try await ws.auth()
                 try await ws.subscribe("Q.*")
-                let deadline = ContinuousClock.now + .seconds(5)
+                let deadline = ContinuousClock.now + .seconds(5 * timeoutScale)
                 while sent.longestGap < .milliseconds(400), ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(20))
                 }
