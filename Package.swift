@@ -66,6 +66,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ArchiveService",
+            dependencies: [
+                "Archive", "Bus", "TickBusCore", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "History",
             dependencies: [
                 "Archive", "Bars", "MassiveREST", "TickBusCore",
@@ -106,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "TickBusCLI",
             dependencies: [
-                "Archive", "Bars", "BarsService", "Benchmarks", "Bus", "Control", "History", "Ingest", "Massive", "MassiveREST", "Simulator", "TickBusCore", "ZeroMQ",
+                "Archive", "ArchiveService", "Bars", "BarsService", "Benchmarks", "Bus", "Control", "History", "Ingest", "Massive", "MassiveREST", "Simulator", "TickBusCore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -14,6 +14,11 @@ public enum ArchivePath {
         return symbol
     }
 
+    /// The symbol as a file name: forex pairs' slash becomes a dash (`EUR/USD` → `EUR-USD`).
+    public static func fileName(forSymbol symbol: String) -> String {
+        String(symbol.map { $0 == "/" ? "-" : $0 })
+    }
+
     private static func isAlphanumeric(_ b: UInt8) -> Bool {
         (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b)
             || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b)

@@ -1,0 +1,186 @@
+import Archive
+import Bus
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TickBusCore
+import ZeroMQ
+
+/// `tickbus archive`: records from the bus into per-symbol monthly CSV files (docs/archive.md).
+/// One thread owns the subscriber and the ``ArchiveWriter``; batches reach the files every
+/// `flushInterval` and at shutdown. Write failures, recoveries, repairs, refused symbols and
+/// input gaps go out on `S.<name>` and in the log.
+public final class ArchiveService: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Bus endpoints to read from (ingest's, and bars' for `B<label>` bars).
+        public var input: [String]
+        /// What to archive.
+        public var filters: [TopicFilter]
+        /// Endpoints for `S.<name>` and `H.<name>`.
+        public var output: [String]
+        public var writer: ArchiveWriter.Configuration
+        public var flushInterval: Duration
+        public var name: String
+
+        public init(
+            input: [String] = ["tcp://127.0.0.1:7700", "tcp://127.0.0.1:7702"],
+            filters: [TopicFilter] = ArchiveService.defaultFilters, output: [String] = ["tcp://127.0.0.1:7703"],
+            writer: ArchiveWriter.Configuration = .init(), flushInterval: Duration = .seconds(1), name: String = "archive"
+        ) {
+            self.input = input
+            self.filters = filters
+            self.output = output
+            self.writer = writer
+            self.flushInterval = flushInterval
+            self.name = name
+        }
+    }
+
+    /// Trades, quotes, upstream bars and built bars.
+    public static let defaultFilters: [TopicFilter] = ["T.", "Q.", "A.", "AM.", "B*"].map { try! TopicFilter($0) }
+
+    public struct Counters: Sendable, Equatable {
+        public var records: UInt64 = 0
+        public var writer = ArchiveWriter.Counters()
+        public var gaps: UInt64 = 0
+        public var lost: UInt64 = 0
+        public var restarts: UInt64 = 0
+    }
+
+    public let configuration: Configuration
+    private let context: ZMQContext
+    private let logger: Logger
+    private let state = Mutex<(counters: Counters, endpoints: [String])>((Counters(), []))
+    private let stopping = Atomic<Bool>(false)
+
+    public init(configuration: Configuration, context: ZMQContext, logger: Logger) {
+        self.configuration = configuration
+        self.context = context
+        self.logger = logger
+    }
+
+    public var counters: Counters { state.withLock { $0.counters } }
+
+    /// The status publisher's endpoints once bound.
+    public var endpoints: [String] { state.withLock { $0.endpoints } }
+
+    public func run() async throws {
+        let publisher = try PublisherService(
+            context: context, configuration: .init(name: configuration.name, endpoints: configuration.output))
+        defer { publisher.stop() }
+        state.withLock { $0.endpoints = publisher.endpoints }
+        logger.info("archiving", metadata: [
+            "directory": "\(configuration.writer.directory)", "topics": "\(configuration.filters)",
+            "from": "\(configuration.input.joined(separator: " "))"])
+        let finished = DispatchSemaphore(value: 0)
+        let failure = Mutex<(any Error)?>(nil)
+        let thread = Thread { [self] in
+            defer { finished.signal() }
+            do { try archive(publisher) } catch { failure.withLock { $0 = error } }
+        }
+        thread.name = "archive"
+        thread.start()
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                while !Task.isCancelled, !stopping.load(ordering: .relaxed) {
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            } onCancel: { self.stop() }
+        } onGracefulShutdown: { self.stop() }
+        stop()
+        finished.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    private func stop() { stopping.store(true, ordering: .relaxed) }
+
+    /// The archiving thread: read records, batch them, flush on time and at the end.
+    private func archive(_ publisher: PublisherService) throws {
+        let subscriber = try Subscriber(
+            context: context, configuration: .init(endpoints: configuration.input, filters: configuration.filters))
+        let writer = ArchiveWriter(configuration: configuration.writer)
+        let name = try Symbol(configuration.name)
+        var counters = Counters()
+        let interval = configuration.flushInterval.nanoseconds
+        var nextFlush = WallClock.nanoseconds() + interval
+        func flush() {
+            writer.flush { event in report(publisher, name, event) }
+            counters.writer = writer.counters
+            let snapshot = counters
+            state.withLock { $0.counters = snapshot }
+        }
+        defer {
+            flush()
+            writer.close()
+        }
+        while !stopping.load(ordering: .relaxed) {
+            let event = try subscriber.next(timeout: .milliseconds(50))
+            switch event {
+            case .record(let record):
+                if writer.add(record) { counters.records += 1 }
+            case .gap(_, _, _, let lost):
+                counters.gaps += 1
+                counters.lost += lost
+                input(publisher, name, event!)
+            case .restart:
+                counters.restarts += 1
+                input(publisher, name, event!)
+            default:
+                break
+            }
+            if WallClock.nanoseconds() >= nextFlush {
+                flush()
+                nextFlush = WallClock.nanoseconds() + interval
+            }
+        }
+    }
+
+    private func input(_ publisher: PublisherService, _ name: Symbol, _ event: BusEvent) {
+        let detail = BusEventFormatter.json(event)
+        logger.warning("input: \(detail)")
+        status(publisher, name, .warning, #"{"event":"input","detail":\#(detail)}"#)
+    }
+
+    private func report(_ publisher: PublisherService, _ name: Symbol, _ event: ArchiveWriter.Event) {
+        var json = JSONObject()
+        switch event {
+        case .writeFailed(let path, let error, let buffered):
+            logger.error("cannot write \(path): \(error); \(buffered) rows kept and retried every flush")
+            json.add("event", string: "write_failed")
+            json.add("path", string: path)
+            json.add("error", string: error)
+            json.add("buffered", raw: String(buffered))
+            status(publisher, name, .error, json.text)
+        case .recovered(let path):
+            logger.notice("writing \(path) again")
+            json.add("event", string: "write_recovered")
+            json.add("path", string: path)
+            status(publisher, name, .info, json.text)
+        case .repaired(let path, let bytes, let journal):
+            logger.notice("repaired \(path): cut a torn last line of \(bytes) bytes\(journal ? ", replayed its journal" : "")")
+            json.add("event", string: "repaired")
+            json.add("path", string: path)
+            json.add("torn_bytes", raw: String(bytes))
+            json.add("journal_replayed", raw: String(journal))
+            status(publisher, name, .warning, json.text)
+        case .refused(let symbol, let reason):
+            logger.warning("refused symbol: \(reason)")
+            json.add("event", string: "refused_symbol")
+            json.add("symbol", string: symbol)
+            json.add("reason", string: reason)
+            status(publisher, name, .warning, json.text)
+        case .dropped(let rows):
+            logger.error("dropped the \(rows) oldest buffered rows: files unwritable for too long")
+            json.add("event", string: "dropped")
+            json.add("rows", raw: String(rows))
+            status(publisher, name, .error, json.text)
+        }
+    }
+
+    private func status(_ publisher: PublisherService, _ name: Symbol, _ level: StatusLevel, _ json: String) {
+        let now = WallClock.nanoseconds()
+        publisher.submit(.status(Status(
+            header: RecordHeader(market: .unknown, tsEvent: now, tsRecv: now, symbol: name), level: level, json: json)))
+    }
+}
