@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore"]),
         .testTarget(name: "BusTests", dependencies: ["Bus", "ZeroMQ", "TickBusCore", "TestSupport"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TickBusCore", "ZeroMQ", "TestSupport"]),
-        .testTarget(name: "TickBusCLITests", dependencies: ["Bus", "TickBusCore", "ZeroMQ"]),
+        .testTarget(name: "TickBusCLITests", dependencies: ["Archive", "Bus", "TickBusCore", "ZeroMQ"]),
         .testTarget(name: "MassiveTests", dependencies: ["Massive", "TickBusCore"]),
         .testTarget(
             name: "IngestTests",

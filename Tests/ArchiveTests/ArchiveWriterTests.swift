@@ -1,0 +1,120 @@
+import Archive
+import Foundation
+import Testing
+import TickBusCore
+
+private let t0: Int64 = 1_706_745_599_000_000_000 // 2024-01-31 23:59:59 UTC
+
+private func bar(_ symbol: String, _ t: Int64, interval: UInt32 = 1, flags: RecordFlags = [], close: Int64 = 2) -> Record {
+    .bar(Bar(header: RecordHeader(market: .stocks, flags: flags, tsEvent: t, tsRecv: t, symbol: try! Symbol(symbol)),
+             open: Price(units: 1), high: Price(units: 3), low: Price(units: 1), close: Price(units: close), volume: 10,
+             tradeCount: 2, interval: try! BarInterval(seconds: interval)))
+}
+
+private func lines(_ dir: TemporaryDirectory, _ path: String) throws -> [String] {
+    try dir.read(path).split(separator: "\n").map(String.init)
+}
+
+@Suite struct ArchiveWriterTests {
+    @Test func recordsGoToTheirTreesAndMonthsByTheirOwnTime() throws {
+        let dir = try TemporaryDirectory()
+        let writer = ArchiveWriter(configuration: .init(directory: dir.path))
+        let sec: Int64 = 1_000_000_000
+        #expect(writer.add(bar("SPY", t0)))
+        #expect(writer.add(bar("SPY", t0 + sec)))                                // February
+        #expect(writer.add(bar("SPY", t0 - 59 * sec, interval: 60)))
+        #expect(writer.add(bar("SPY", t0 - 14 * sec, interval: 15, flags: .local)))
+        #expect(writer.add(bar("EUR/USD", t0, flags: [.historical])))
+        #expect(writer.add(.trade(Trade(header: RecordHeader(market: .stocks, tsEvent: t0, tsRecv: t0, symbol: "BRK.B"),
+                                         price: Price(units: 5), size: 1))))
+        #expect(writer.add(.quote(Quote(header: RecordHeader(market: .options, tsEvent: t0, tsRecv: t0, symbol: "O:SPY251219C00650000"),
+                                         bidPrice: .null, askPrice: Price(units: 2), bidSize: 0, askSize: 3))))
+        #expect(!writer.add(.status(Status(header: RecordHeader(market: .unknown, tsEvent: t0, tsRecv: t0, symbol: "ingest"),
+                                           level: .info, json: "{}"))))
+        var events: [ArchiveWriter.Event] = []
+        writer.flush { events.append($0) }
+        #expect(events.isEmpty)
+        #expect(writer.counters.rows == 7)
+        #expect(try lines(dir, "raw_1s/SPY/SPY_2024_01.csv") == [BarCSV.header, "2024-01-31 23:59:59+00:00,1.0,3.0,1.0,2.0,10"])
+        #expect(try lines(dir, "raw_1s/SPY/SPY_2024_02.csv") == [BarCSV.header, "2024-02-01 00:00:00+00:00,1.0,3.0,1.0,2.0,10"])
+        #expect(try lines(dir, "raw_1min/SPY/SPY_2024_01.csv").count == 2)
+        #expect(try lines(dir, "aggregated/15s/SPY_2024_01_15s.csv")[1].hasPrefix("2024-01-31 23:59:45+00:00,"))
+        #expect(try lines(dir, "raw_1s/EUR-USD/EUR-USD_2024_01.csv").count == 2)
+        #expect(try lines(dir, "trades/BRK.B/BRK.B_2024_01.csv")
+            == [RecordCSV.tradeHeader, "2024-01-31 23:59:59.000000000+00:00,5,1,0,0,,0,,2024-01-31 23:59:59.000000000+00:00"])
+        #expect(try lines(dir, "quotes/O:SPY251219C00650000/O:SPY251219C00650000_2024_01.csv")[1]
+            == "2024-01-31 23:59:59.000000000+00:00,,0,2,3,0,0,0,0,0,2024-01-31 23:59:59.000000000+00:00")
+        writer.close()
+    }
+
+    @Test func revisionsReplaceLateBarsAreCountedAndBadSymbolsRefused() throws {
+        let dir = try TemporaryDirectory()
+        let writer = ArchiveWriter(configuration: .init(directory: dir.path))
+        writer.add(bar("AAPL", t0 - 2_000_000_000, flags: .local))
+        writer.add(bar("AAPL", t0 - 1_000_000_000, flags: .local))
+        writer.flush { _ in }
+        writer.add(bar("AAPL", t0 - 2_000_000_000, flags: [.local, .revision], close: 3))
+        #expect(!writer.add(bar("AAPL", t0 - 1_000_000_000, flags: [.local, .late], close: 9)))
+        // A symbol can hold `.` but must start with a letter or digit: `..` can never become a path.
+        #expect(!writer.add(bar("..", t0)))
+        #expect(!writer.add(bar("..", t0 + 1)))
+        var events: [ArchiveWriter.Event] = []
+        writer.flush { events.append($0) }
+        #expect(events.count == 1)
+        if case .refused(let symbol, _) = events.first { #expect(symbol == "..") } else { Issue.record("\(events)") }
+        #expect(writer.counters.refused == 2)
+        #expect(writer.counters.late == 1)
+        #expect(try lines(dir, "aggregated/1s/AAPL_2024_01_1s.csv") == [
+            BarCSV.header, "2024-01-31 23:59:57+00:00,1.0,3.0,1.0,3.0,10", "2024-01-31 23:59:58+00:00,1.0,3.0,1.0,2.0,10"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["aggregated"])
+    }
+
+    /// An unwritable directory (a file where `raw_1s` should be): reported once, rows kept and
+    /// retried; once it is fixed every row lands, in order.
+    @Test func anUnwritableDirectoryKeepsRowsUntilItIsFixed() throws {
+        let dir = try TemporaryDirectory()
+        try "in the way".write(toFile: dir.path + "/raw_1s", atomically: false, encoding: .utf8)
+        let writer = ArchiveWriter(configuration: .init(directory: dir.path))
+        var events: [ArchiveWriter.Event] = []
+        for i in 0..<3 {
+            writer.add(bar("SPY", t0 - Int64(10 - i) * 1_000_000_000))
+            writer.flush { events.append($0) }
+        }
+        #expect(events.count == 1)
+        if case .writeFailed(let path, let error, let buffered) = events.first {
+            #expect(path.hasSuffix("raw_1s/SPY/SPY_2024_01.csv"))
+            #expect(error.contains("raw_1s"))
+            #expect(buffered == 1)
+        } else { Issue.record("\(events)") }
+        #expect(writer.counters.buffered == 3)
+        #expect(writer.counters.writeErrors == 3)
+        try FileManager.default.removeItem(atPath: dir.path + "/raw_1s")
+        events = []
+        writer.flush { events.append($0) }
+        #expect(events.count == 1)
+        if case .recovered = events.first {} else { Issue.record("\(events)") }
+        #expect(writer.counters.buffered == 0)
+        #expect(try lines(dir, "raw_1s/SPY/SPY_2024_01.csv").count == 4)
+    }
+
+    /// Disk full (the file is /dev/full): the oldest rows beyond the bound are dropped and
+    /// counted, the newest kept; a new file takes them.
+    @Test func aFullDiskDropsTheOldestBeyondTheBound() throws {
+        let dir = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir.path + "/raw_1s/SPY", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/raw_1s/SPY/SPY_2024_01.csv", withDestinationPath: "/dev/full")
+        let writer = ArchiveWriter(configuration: .init(directory: dir.path, maxBufferedRows: 5))
+        var events: [ArchiveWriter.Event] = []
+        for i in 0..<8 { writer.add(bar("SPY", t0 - Int64(20 - i) * 1_000_000_000)) }
+        writer.flush { events.append($0) }
+        #expect(writer.counters.dropped == 3)
+        #expect(writer.counters.buffered == 5)
+        #expect(events.contains(.dropped(rows: 3)))
+        #expect(events.contains { if case .writeFailed = $0 { true } else { false } })
+        try FileManager.default.removeItem(atPath: dir.path + "/raw_1s/SPY/SPY_2024_01.csv")
+        writer.flush { _ in }
+        let written = try lines(dir, "raw_1s/SPY/SPY_2024_01.csv")
+        #expect(written.count == 6)
+        #expect(written[1].hasPrefix("2024-01-31 23:59:42+00:00"))
+    }
+}

@@ -1,0 +1,130 @@
+import Archive
+import Bus
+import Foundation
+import Synchronization
+import Testing
+import TickBusCore
+import ZeroMQ
+
+/// `tickbus archive` as a real process behind real `sim`, `ingest` and `bars` processes.
+@Suite(.serialized)
+struct ArchiveProcessTests {
+    /// Records a subscriber in this process sees, collected on a thread of its own.
+    final class Collector: Sendable {
+        private let records = Mutex<[Record]>([])
+        private let stopping = Atomic<Bool>(false)
+        private let done = DispatchSemaphore(value: 0)
+
+        init(endpoints: [String], filters: [String]) throws {
+            let context = try ZMQContext()
+            let subscriber = try Subscriber(
+                context: context, configuration: .init(endpoints: endpoints, filters: try filters.map { try TopicFilter($0) }))
+            nonisolated(unsafe) let owned = subscriber
+            Thread { [self] in
+                defer { done.signal() }
+                while !stopping.load(ordering: .relaxed) {
+                    if case .record(let record) = try? owned.next(timeout: .milliseconds(50)) {
+                        records.withLock { $0.append(record) }
+                    }
+                }
+            }.start()
+        }
+
+        func stop() -> [Record] {
+            stopping.store(true, ordering: .relaxed)
+            done.wait()
+            return records.withLock { $0 }
+        }
+    }
+
+    /// Lines of a CSV file without its header; fails on a torn (unterminated) last line.
+    func rows(_ path: String) throws -> [String] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.hasSuffix("\n"), "torn last line in \(path)")
+        return Array(text.split(separator: "\n").map(String.init).dropFirst())
+    }
+
+    @Test func killedUnderLoadAndRestartedItLosesNothingWrittenAndRepeatsNothing() async throws {
+        let simPort = CtlProcessTests.freePort(), busPort = CtlProcessTests.freePort()
+        let barsPort = CtlProcessTests.freePort(), statusPort = CtlProcessTests.freePort()
+        let bus = "tcp://127.0.0.1:\(busPort)", barsBus = "tcp://127.0.0.1:\(barsPort)"
+        let data = NSTemporaryDirectory() + "tickbus-archive-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "5000", "--symbols", "AAPL,MSFT"])
+        defer { sim.interrupt(); sim.finish() }
+        let ingest = try TickBusProcess([
+            "ingest", "--url", "ws://127.0.0.1:\(simPort)/stocks", "--subscribe", "T.*,A.*", "--bus", bus,
+            "--control", "tcp://127.0.0.1:\(CtlProcessTests.freePort())", "--state-file", data + "/ingest-state.json",
+        ])
+        defer { ingest.interrupt(); ingest.finish() }
+        let bars = try TickBusProcess(["bars", "--bus", bus, "--publish", barsBus, "--intervals", "1s,15s", "--grace", "0.5"])
+        defer { bars.interrupt(); bars.finish() }
+        let collector = try Collector(endpoints: [bus, barsBus], filters: ["T.", "A.", "B1s."])
+        let archiveArguments = [
+            "archive", "--bus", bus, "--bus", barsBus, "--data-dir", data, "--flush-interval", "0.2",
+            "--publish", "tcp://127.0.0.1:\(statusPort)",
+        ]
+        let first = try TickBusProcess(archiveArguments)
+        let aaplTrades = data + "/trades/AAPL"
+        for _ in 0..<300 where (try? FileManager.default.contentsOfDirectory(atPath: aaplTrades))?.isEmpty ?? true {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: .seconds(2.5))
+        first.killHard()
+        _ = await first.wait()
+        try await Task.sleep(for: .seconds(0.5))
+        let second = try TickBusProcess(archiveArguments)
+        try await Task.sleep(for: .seconds(3))
+        second.interrupt()
+        let (status, _, err) = await second.wait()
+        #expect(status == 0, "\(err)")
+        let seen = collector.stop()
+
+        // Every trade row is a trade the bus carried, once, in time order.
+        var busTrades: [String: Set<String>] = [:]
+        var busBars: [String: [String: String]] = [:] // "A"/"B1s" + symbol → start → row
+        for record in seen {
+            switch record {
+            case .trade(let trade):
+                var line: [UInt8] = []
+                RecordCSV.append(trade, to: &line)
+                busTrades[trade.header.symbol.description, default: []].insert(String(decoding: line.dropLast(), as: UTF8.self))
+            case .bar(let bar):
+                let row = BarCSV.line(BarRow(bar))
+                busBars[(bar.header.flags.contains(.local) ? "B1s." : "A.") + bar.header.symbol.description, default: [:]][String(row.prefix(25))] = row
+            default: break
+            }
+        }
+        var total = 0
+        for symbol in ["AAPL", "MSFT"] {
+            let directory = data + "/trades/\(symbol)"
+            for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasSuffix(".csv") {
+                let lines = try rows(directory + "/" + file)
+                total += lines.count
+                #expect(Set(lines).count == lines.count, "a trade row written twice in \(file)")
+                #expect(lines.allSatisfy { busTrades[symbol]?.contains($0) ?? false }, "a trade row the bus never carried in \(file)")
+                let times = lines.map { $0.prefix(35) }
+                #expect(times == times.sorted(), "\(file) not in time order")
+            }
+            // Upstream and built 1-second bars: one row per second, each the bar the bus carried.
+            for (tree, prefix) in [("raw_1s/\(symbol)", "A."), ("aggregated/1s", "B1s.")] {
+                let directory = data + "/" + tree
+                for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasPrefix(symbol + "_") {
+                    let lines = try rows(directory + "/" + file)
+                    let starts = lines.map { String($0.prefix(25)) }
+                    #expect(starts == Array(Set(starts)).sorted(), "\(file): not one row per second in order")
+                    for line in lines { #expect(busBars[prefix + symbol]?[String(line.prefix(25))] == line, "\(file): \(line)") }
+                    #expect(lines.count >= 3, "\(file) has \(lines.count) rows")
+                }
+            }
+        }
+        #expect(total > 1000, "only \(total) trades archived")
+    }
+
+    @Test func aBadTopicIsAClearErrorAtStart() async throws {
+        let run = try TickBusProcess(["archive", "X.AAPL"])
+        let (status, _, err) = await run.wait()
+        #expect(status != 0)
+        #expect(err.contains("unknown topic kind"))
+    }
+}
