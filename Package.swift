@@ -107,7 +107,7 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "Bus", "Control", "Ingest", "Massive", "MassiveREST", "TickBusCore", "ZeroMQ",
+                "Archive", "Bars", "Bus", "Control", "Ingest", "Massive", "MassiveREST", "TickBusCore", "ZeroMQ",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),

@@ -60,6 +60,7 @@ public final class ArchiveWriter {
     /// Symbols refused since the last flush (reported once each).
     private var refusals: [Event] = []
     private var month = MonthCache()
+    private var time = CSVTimeFormatter()
     private var clock: UInt64 = 0
 
     public init(configuration: Configuration) {
@@ -73,10 +74,10 @@ public final class ArchiveWriter {
         switch record {
         case .trade(let trade):
             guard let slot = slot(.trades, trade.header) else { return false }
-            slots[slot].batch.append(key: trade.header.tsEvent) { RecordCSV.append(trade, to: &$0) }
+            slots[slot].batch.append(key: trade.header.tsEvent) { RecordCSV.append(trade, to: &$0, time: &time) }
         case .quote(let quote):
             guard let slot = slot(.quotes, quote.header) else { return false }
-            slots[slot].batch.append(key: quote.header.tsEvent) { RecordCSV.append(quote, to: &$0) }
+            slots[slot].batch.append(key: quote.header.tsEvent) { RecordCSV.append(quote, to: &$0, time: &time) }
         case .bar(let bar):
             if bar.header.flags.contains(.late) {
                 counters.late += 1
@@ -84,7 +85,7 @@ public final class ArchiveWriter {
             }
             let tree: Tree = bar.header.flags.contains(.local) ? .aggregated(bar.interval) : .raw(bar.interval)
             guard let slot = slot(tree, bar.header) else { return false }
-            slots[slot].batch.append(key: bar.header.tsEvent) { BarCSV.append(BarRow(bar), to: &$0) }
+            slots[slot].batch.append(key: bar.header.tsEvent) { BarCSV.append(BarRow(bar), to: &$0, time: &time) }
         case .status, .heartbeat:
             return false
         }

@@ -40,11 +40,22 @@ public enum BarCSV {
 
     /// Appends one row and its newline.
     public static func append(_ row: BarRow, to out: inout [UInt8]) {
-        appendTime(seconds: row.start.floorDivided(by: 1_000_000_000).0, to: &out)
-        for price in [row.open, row.high, row.low, row.close] {
-            out.append(UInt8(ascii: ","))
-            appendPrice(price, to: &out)
-        }
+        var time = CSVTimeFormatter()
+        append(row, to: &out, time: &time)
+    }
+
+    /// Appends one row and its newline, with a formatter that remembers the last date.
+    @inline(__always)
+    public static func append(_ row: BarRow, to out: inout [UInt8], time: inout CSVTimeFormatter) {
+        time.append(seconds: row.start.floorDivided(by: 1_000_000_000).0, to: &out)
+        out.append(UInt8(ascii: ","))
+        appendPrice(row.open, to: &out)
+        out.append(UInt8(ascii: ","))
+        appendPrice(row.high, to: &out)
+        out.append(UInt8(ascii: ","))
+        appendPrice(row.low, to: &out)
+        out.append(UInt8(ascii: ","))
+        appendPrice(row.close, to: &out)
         out.append(UInt8(ascii: ","))
         appendVolume(row.volume, to: &out)
         out.append(UInt8(ascii: "\n"))
@@ -59,25 +70,8 @@ public enum BarCSV {
 
     /// `YYYY-MM-DD HH:MM:SS+00:00`.
     public static func appendTime(seconds: Int64, to out: inout [UInt8]) {
-        let (days, second) = seconds.floorDivided(by: 86_400)
-        let (year, month, day) = UTCTime.civilDate(daysSinceEpoch: days)
-        func two(_ n: Int64) {
-            out.append(UInt8(ascii: "0") + UInt8(n / 10))
-            out.append(UInt8(ascii: "0") + UInt8(n % 10))
-        }
-        two(year / 100)
-        two(year % 100)
-        out.append(UInt8(ascii: "-"))
-        two(month)
-        out.append(UInt8(ascii: "-"))
-        two(day)
-        out.append(UInt8(ascii: " "))
-        two(second / 3600)
-        out.append(UInt8(ascii: ":"))
-        two(second / 60 % 60)
-        out.append(UInt8(ascii: ":"))
-        two(second % 60)
-        out.append(contentsOf: "+00:00".utf8)
+        var time = CSVTimeFormatter()
+        time.append(seconds: seconds, to: &out)
     }
 
     static func appendPrice(_ price: Price, to out: inout [UInt8]) {
@@ -93,7 +87,7 @@ public enum BarCSV {
 
     static func appendVolume(_ volume: Double, to out: inout [UInt8]) {
         if volume.rounded() == volume, abs(volume) < 1e15 {
-            out.append(contentsOf: String(Int64(volume)).utf8)
+            RecordCSV.appendInteger(Int64(volume), to: &out)
         } else {
             out.append(contentsOf: RecordFormatter.number(volume).utf8)
         }

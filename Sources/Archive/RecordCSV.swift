@@ -20,7 +20,13 @@ public enum RecordCSV {
 
     /// Appends one trade row and its newline.
     public static func append(_ trade: Trade, to out: inout [UInt8]) {
-        appendTime(nanoseconds: trade.header.tsEvent, to: &out)
+        var time = CSVTimeFormatter()
+        append(trade, to: &out, time: &time)
+    }
+
+    /// Appends one trade row and its newline, with a formatter that remembers the last date.
+    public static func append(_ trade: Trade, to out: inout [UInt8], time: inout CSVTimeFormatter) {
+        time.append(nanoseconds: trade.header.tsEvent, to: &out)
         comma(&out)
         appendPrice(trade.price, to: &out)
         comma(&out)
@@ -39,13 +45,19 @@ public enum RecordCSV {
         comma(&out)
         appendFixed(trade.tradeID, to: &out)
         comma(&out)
-        appendTime(nanoseconds: trade.header.tsRecv, to: &out)
+        time.append(nanoseconds: trade.header.tsRecv, to: &out)
         out.append(UInt8(ascii: "\n"))
     }
 
     /// Appends one quote row and its newline.
     public static func append(_ quote: Quote, to out: inout [UInt8]) {
-        appendTime(nanoseconds: quote.header.tsEvent, to: &out)
+        var time = CSVTimeFormatter()
+        append(quote, to: &out, time: &time)
+    }
+
+    /// Appends one quote row and its newline, with a formatter that remembers the last date.
+    public static func append(_ quote: Quote, to out: inout [UInt8], time: inout CSVTimeFormatter) {
+        time.append(nanoseconds: quote.header.tsEvent, to: &out)
         comma(&out)
         appendPrice(quote.bidPrice, to: &out)
         comma(&out)
@@ -65,22 +77,8 @@ public enum RecordCSV {
         comma(&out)
         appendInteger(quote.upstreamSequence, to: &out)
         comma(&out)
-        appendTime(nanoseconds: quote.header.tsRecv, to: &out)
+        time.append(nanoseconds: quote.header.tsRecv, to: &out)
         out.append(UInt8(ascii: "\n"))
-    }
-
-    /// `YYYY-MM-DD HH:MM:SS.nnnnnnnnn+00:00`.
-    public static func appendTime(nanoseconds: Int64, to out: inout [UInt8]) {
-        let (seconds, fraction) = nanoseconds.floorDivided(by: 1_000_000_000)
-        BarCSV.appendTime(seconds: seconds, to: &out)
-        out.removeLast(6)
-        out.append(UInt8(ascii: "."))
-        var divisor: Int64 = 100_000_000
-        while divisor > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(fraction / divisor % 10))
-            divisor /= 10
-        }
-        out.append(contentsOf: "+00:00".utf8)
     }
 
     /// Parses the leading time of a row: `YYYY-MM-DD HH:MM:SS+00:00`, optionally with a fraction
@@ -148,15 +146,17 @@ public enum RecordCSV {
     /// A fixed string's bytes (printable ASCII, no spaces), quoted as CSV when it holds a comma
     /// or a double quote.
     static func appendFixed(_ text: FixedString, to out: inout [UInt8]) {
-        var needsQuotes = false
-        for i in 0..<text.count where text.byte(i) == UInt8(ascii: ",") || text.byte(i) == UInt8(ascii: "\"") {
-            needsQuotes = true
+        withUnsafeTemporaryAllocation(byteCount: FixedString.capacity, alignment: 8) { buffer in
+            let bytes = UnsafeRawBufferPointer(rebasing: buffer[..<text.write(into: buffer, at: 0)])
+            guard bytes.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") }) else {
+                return out.append(contentsOf: bytes)
+            }
+            out.append(UInt8(ascii: "\""))
+            for byte in bytes {
+                out.append(byte)
+                if byte == UInt8(ascii: "\"") { out.append(byte) }
+            }
+            out.append(UInt8(ascii: "\""))
         }
-        if needsQuotes { out.append(UInt8(ascii: "\"")) }
-        for i in 0..<text.count {
-            out.append(text.byte(i))
-            if text.byte(i) == UInt8(ascii: "\"") { out.append(UInt8(ascii: "\"")) }
-        }
-        if needsQuotes { out.append(UInt8(ascii: "\"")) }
     }
 }

@@ -83,20 +83,18 @@ public struct BarBuilder: Sendable {
         closedUpTo = now
         for b in books.indices {
             for i in 0..<widths.count {
-                var expired = 0
-                for j in books[b].buckets[i].indices {
-                    let end = books[b].buckets[i][j].acc.start &+ widths[i]
-                    guard end &+ grace <= now else { break }
-                    if !books[b].buckets[i][j].closed {
-                        books[b].buckets[i][j].closed = true
-                        let bucket = books[b].buckets[i][j]
-                        if bucket.acc.hasPrices {
-                            try emit(.bar(books[b].bar(bucket, interval: intervals[i], flags: .local, receivedAt: now)))
-                        }
+                // Closed buckets are a prefix of the list: close from its end on.
+                var j = books[b].closedCount[i]
+                while j < books[b].buckets[i].count, books[b].buckets[i][j].acc.start &+ widths[i] &+ grace <= now {
+                    books[b].buckets[i][j].closed = true
+                    let bucket = books[b].buckets[i][j]
+                    if bucket.acc.hasPrices {
+                        try emit(.bar(books[b].bar(bucket, interval: intervals[i], flags: .local, receivedAt: now)))
                     }
-                    if end &+ revisionWindow < now { expired = j + 1 }
+                    j += 1
                 }
-                if expired > 0 { books[b].buckets[i].removeSubrange(0..<expired) }
+                books[b].closedCount[i] = j
+                books[b].forget(i, endedBefore: now &- revisionWindow, width: widths[i])
             }
         }
     }
@@ -107,11 +105,24 @@ private struct SymbolBuckets: Sendable {
     let symbol: Symbol
     let market: Market
     var buckets: [[Bucket]]
+    /// Per interval, how many buckets at the front of the list are closed.
+    var closedCount: [Int]
 
     init(symbol: Symbol, market: Market, intervals: Int) {
         self.symbol = symbol
         self.market = market
         buckets = Array(repeating: [], count: intervals)
+        closedCount = Array(repeating: 0, count: intervals)
+    }
+
+    /// Drops closed buckets of interval `i` that ended before `limit`, in blocks of 64 (or all of
+    /// the list), so the list is not shifted on every close.
+    mutating func forget(_ i: Int, endedBefore limit: Int64, width: Int64) {
+        var expired = 0
+        while expired < closedCount[i], buckets[i][expired].acc.start &+ width < limit { expired += 1 }
+        guard expired >= 64 || (expired > 0 && expired == buckets[i].count) else { return }
+        buckets[i].removeSubrange(0..<expired)
+        closedCount[i] -= expired
     }
 
     /// The index of interval `i`'s bucket starting at `start`, inserted if new (searched from
@@ -121,7 +132,9 @@ private struct SymbolBuckets: Sendable {
         var j = buckets[i].count
         while j > 0, buckets[i][j - 1].acc.start > start { j -= 1 }
         if j > 0, buckets[i][j - 1].acc.start == start { return j - 1 }
+        // A bucket created closed (a revision) starts after closed ones only: it joins the prefix.
         buckets[i].insert(Bucket(acc: BarAccumulator(start: start), closed: closed), at: j)
+        if closed { closedCount[i] += 1 }
         return j
     }
 

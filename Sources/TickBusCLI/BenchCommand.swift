@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput. Build with -c release for meaningful figures.",
-        subcommands: [Bus.self, Codec.self, Decode.self, Sim.self, Ingest.self, Control.self, Fetch.self, Resample.self, All.self],
+        subcommands: [Bus.self, Codec.self, Decode.self, Sim.self, Ingest.self, Control.self, Fetch.self, Resample.self, Bars.self, Archive.self, All.self],
         defaultSubcommand: All.self)
 
     struct Options: ParsableArguments {
@@ -128,6 +128,26 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    struct Bars: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "tickbus bars' engine: trades → bars on one core.")
+        @OptionGroup var options: Options
+        @Option(help: "Trades per run.") var trades = 10_000_000
+
+        func run() throws {
+            options.report(BarsBenchmark.run(trades: trades))
+        }
+    }
+
+    struct Archive: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "tickbus archive's writer: bars and trades → CSV files.")
+        @OptionGroup var options: Options
+        @Option(help: "Rows per kind.") var rows = 3_000_000
+
+        func run() throws {
+            options.report(try Bench.archiveFigures(rows: rows))
+        }
+    }
+
     struct All: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every benchmark.")
         @OptionGroup var options: Options
@@ -138,7 +158,8 @@ struct BenchCommand: ParsableCommand {
                     + DecodeBenchmark.run(events: 2_000_000) + [simulatorFigure(events: 2_000_000)]
                     + (try IngestBenchmark.run(executable: CommandLine.executablePath, seconds: 5, latencyRate: 100_000))
                     + (try ControlBenchmark.run(executable: CommandLine.executablePath, requests: 20_000, backfillDays: 10))
-                    + [try Bench.fetchFigure()] + (try Bench.resampleFigures(directory: nil)))
+                    + [try Bench.fetchFigure()] + (try Bench.resampleFigures(directory: nil))
+                    + BarsBenchmark.run(trades: 10_000_000) + (try Bench.archiveFigures(rows: 3_000_000)))
         }
     }
 }
@@ -149,6 +170,12 @@ enum Bench {
         let result = try FetchBenchmark.run()
         return Figure(name: "fetch: REST pages parsed and written as CSV rows (no network)", value: result.rowsPerSecond,
                       unit: "rows/s", target: ">= 1M")
+    }
+
+    static func archiveFigures(rows: Int) throws -> [Figure] {
+        let root = NSTemporaryDirectory() + "tickbus-bench-archive-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        return try ArchiveBenchmark.run(rows: rows, directory: root)
     }
 
     static func resampleFigures(directory: String?) throws -> [Figure] {

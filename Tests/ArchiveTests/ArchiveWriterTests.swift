@@ -118,3 +118,47 @@ private func lines(_ dir: TemporaryDirectory, _ path: String) throws -> [String]
         #expect(written[1].hasPrefix("2024-01-31 23:59:42+00:00"))
     }
 }
+
+/// pandas reads the trade and quote files back to the same values: times to the nanosecond,
+/// prices, sizes, a one-sided quote's missing bid as NaN.
+@Suite struct RecordCSVPandasTests {
+    @Test func pandasReadsTradesAndQuotesBack() throws {
+        let dir = try TemporaryDirectory()
+        let writer = ArchiveWriter(configuration: .init(directory: dir.path))
+        var expected: [String] = []
+        for i in 0..<50 {
+            let t = t0 - 86_400_000_000_000 + Int64(i) * 123_456_789
+            var conditions = Conditions()
+            if i % 3 == 0 { _ = conditions.append(12); _ = conditions.append(37) }
+            writer.add(.trade(Trade(header: RecordHeader(market: .stocks, tsEvent: t, tsRecv: t + 5, symbol: "AAPL"),
+                                    price: Price(raw: 475_000_000_000 + Int64(i) * 1_000_001), size: Double(i) + 0.5,
+                                    upstreamSequence: Int64(i), exchange: 4, tape: 3, conditions: conditions,
+                                    tradeID: try FixedString(i == 7 ? "a,\"b" : "\(i)"))))
+            writer.add(.quote(Quote(header: RecordHeader(market: .stocks, tsEvent: t, tsRecv: t, symbol: "AAPL"),
+                                    bidPrice: i == 9 ? .null : Price(units: 10), askPrice: Price(raw: 10_000_000_001),
+                                    bidSize: 1, askSize: 2)))
+            expected.append("\(t) \(Price(raw: 475_000_000_000 + Int64(i) * 1_000_001).doubleValue) \(i % 3 == 0 ? "12 37" : "nan") \(i == 7 ? "a,\"b" : "\(i)")")
+        }
+        writer.flush { _ in }
+        let script = """
+            import sys, pandas as pd
+            t = pd.read_csv(sys.argv[1], parse_dates=["ts_event", "ts_recv"], dtype={"trade_id": str, "conditions": str})
+            for r in t.itertuples():
+                print(r.ts_event.value, repr(float(r.price)), r.conditions, r.trade_id)
+            q = pd.read_csv(sys.argv[2], parse_dates=["ts_event"])
+            print(len(q), int(q.bid_price.isna().sum()), repr(float(q.ask_price.iloc[0])), str(q.ts_event.dtype))
+            """
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", script, dir.path + "/trades/AAPL/AAPL_2024_01.csv", dir.path + "/quotes/AAPL/AAPL_2024_01.csv"]
+        let output = Pipe()
+        python.standardOutput = output
+        try python.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        python.waitUntilExit()
+        try #require(python.terminationStatus == 0)
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(Array(lines.prefix(50)) == expected)
+        #expect(lines.last == "50 1 10.000000001 datetime64[ns, UTC]")
+    }
+}
