@@ -1,4 +1,7 @@
+import ArchiveService
 import ArgumentParser
+import Bars
+import BarsService
 import Bus
 import Foundation
 import Ingest
@@ -13,11 +16,13 @@ import ZeroMQ
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Simulator + ingest + a bar printer: one line per bar per second, no key, no network.",
+        abstract: "Simulator + ingest + bars + archive + a bar printer, no key, no network.",
         discussion: """
-            Starts tickbus sim on 127.0.0.1:7790, tickbus ingest subscribed to the \
-            second bars (A.*) of a few symbols, and prints each bar from the bus: time (UTC, bar \
-            start), symbol, open, high, low, close, volume. --live uses real Massive instead \
+            Starts tickbus sim on 127.0.0.1:7790, tickbus ingest subscribed to the trades (T) and \
+            second bars (A) of a few symbols, tickbus bars building B1s, B15s and B1m bars from \
+            those trades, and tickbus archive writing everything under --data-dir. Prints each \
+            upstream A bar next to the local B1s bar of the same second: time (UTC, bar start), \
+            source, symbol, open, high, low, close, volume. --live uses real Massive instead \
             (MASSIVE_API_KEY from the environment or .env). Ctrl-C stops everything.
             """)
 
@@ -26,6 +31,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .customLong("bus"), help: "Bus endpoint for ingest.") var busEndpoint = "tcp://127.0.0.1:7700"
     @Option(help: "Simulator port.") var simPort = 7790
     @Option(help: "Ingest's control socket, for `tickbus ctl`.") var control = "tcp://127.0.0.1:7701"
+    @Option(help: "Where tickbus bars publishes.") var barsBus = "tcp://127.0.0.1:7702"
+    @Option(help: "Where tickbus archive publishes its status.") var archiveStatus = "tcp://127.0.0.1:7703"
+    @Option(help: "Directory of the CSV archive.") var dataDir = "data"
     @Flag(help: "Stream from real Massive (needs MASSIVE_API_KEY).") var live = false
     @Option(help: "Stop after this many seconds (default: run until Ctrl-C).") var seconds: Double?
 
@@ -56,21 +64,30 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let ingest = IngestService(
             configuration: .init(
-                stream: .init(endpoint: endpoint, apiKey: apiKey!, subscriptions: names.map { "A.\($0)" }),
+                stream: .init(endpoint: endpoint, apiKey: apiKey!, subscriptions: names.flatMap { ["T.\($0)", "A.\($0)"] }),
                 busEndpoints: [busEndpoint], controlEndpoint: control,
                 rest: MassiveRESTConfiguration(
                     apiKey: apiKey!, baseURL: live ? "https://api.massive.com" : "http://127.0.0.1:\(simPort)"),
                 version: TickBus.configuration.version),
             context: context, logger: logger)
         services.append(.init(service: ingest))
+        services.append(.init(service: BarsService(
+            configuration: .init(input: [busEndpoint], output: [barsBus], intervals: [.second, try BarInterval(seconds: 15), .minute],
+                                 grace: .seconds(1)),
+            context: context, logger: logger)))
+        services.append(.init(service: ArchiveService(
+            configuration: .init(input: [busEndpoint, barsBus], output: [archiveStatus], writer: .init(directory: dataDir)),
+            context: context, logger: logger)))
         let printer = TapService(
-            configuration: .init(endpoints: [busEndpoint], filters: try names.map { try TopicFilter("A.\($0)") }),
+            configuration: .init(
+                endpoints: [busEndpoint, barsBus],
+                filters: try names.flatMap { [try TopicFilter("A.\($0)"), try TopicFilter("B1s.\($0)")] }),
             format: Self.line)
         services.append(.init(service: printer, successTerminationBehavior: .gracefullyShutdownGroup))
         if let seconds {
             services.append(.init(service: StopAfter(seconds: seconds), successTerminationBehavior: .gracefullyShutdownGroup))
         }
-        print("time     symbol   open high low close volume   (\(live ? "Massive" : "simulator") → ingest → bus \(busEndpoint); try `tickbus ctl status`)")
+        print("time     bar symbol   open high low close volume   (A: \(live ? "Massive" : "simulator") → ingest \(busEndpoint); B1s: tickbus bars \(barsBus) from the trades; CSV files under \(dataDir)/; try `tickbus ctl status`)")
         let group = ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
@@ -79,7 +96,10 @@ struct DemoCommand: AsyncParsableCommand {
     /// Bars as one line each; connection trouble and gaps as `!!` lines.
     @Sendable static func line(_ event: BusEvent) -> String? {
         switch event {
-        case .record(.bar(let bar)): RecordFormatter.barLine(bar)
+        case .record(.bar(let bar)):
+            // `09:30:01 A   AAPL ...`: the source after the time.
+            String(RecordFormatter.barLine(bar).prefix(9)) + (bar.header.flags.contains(.local) ? "B1s " : "A   ")
+                + RecordFormatter.barLine(bar).dropFirst(9)
         case .record: nil
         default: BusEventFormatter.text(event)
         }
