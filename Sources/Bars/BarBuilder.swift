@@ -1,15 +1,16 @@
 import TickBusCore
 
-/// Builds bars from trades for several intervals at once, per symbol.
+/// Builds bars from trades, or from smaller bars, for several intervals at once, per symbol.
 ///
 /// Buckets are aligned to the UTC epoch and stamped at their start. What a trade may update
 /// comes from its condition codes (``TradeConditions``, stocks only: other markets' trades update
 /// everything); open and close follow trade time, so a trade arriving out of order inside a
 /// bucket does not become its close. A bucket closes when `close(upTo:)` passes its end plus
 /// `grace`, and is emitted then if some trade set its open/close: a bucket with only volume
-/// updates (odd lots, average-price trades) makes no bar. A trade for a closed bucket within
-/// `revisionWindow` of its end updates it and emits it again flagged `.revision`; an older one
-/// only counts in ``lateTrades``. Every bar is flagged `.local`.
+/// updates (odd lots, average-price trades) makes no bar, unless `fill` asks for a flat bar at
+/// the last close. A trade for a closed bucket within `revisionWindow` of its end updates it
+/// and emits it again flagged `.revision`; an older one is counted in ``lateTrades`` and emitted
+/// alone as a `.late` addendum for its bucket. Every bar is flagged `.local`.
 public struct BarBuilder: Sendable {
     public let intervals: [BarInterval]
     public let conditions: TradeConditions
@@ -23,6 +24,8 @@ public struct BarBuilder: Sendable {
     public private(set) var lateTrades: UInt64 = 0
     /// Bars emitted again with `.revision`.
     public private(set) var revisions: UInt64 = 0
+    /// Whether a bucket without trades that set prices closes as a flat bar at the last close.
+    public let fill: Bool
 
     private let widths: [Int64]
     private var index: [Symbol: Int] = [:]
@@ -30,30 +33,25 @@ public struct BarBuilder: Sendable {
 
     public init(
         intervals: [BarInterval], grace: Duration = .seconds(2), revisionWindow: Duration = .seconds(900),
-        conditions: TradeConditions = .stocks
+        conditions: TradeConditions = .stocks, fill: Bool = false
     ) {
         self.intervals = intervals
+        self.fill = fill
         self.conditions = conditions
         self.grace = grace.nanoseconds
         self.revisionWindow = revisionWindow.nanoseconds
         widths = intervals.map(\.nanoseconds)
     }
 
-    /// Adds one trade; `emit` receives the bars it revises (buckets already closed).
+    /// Adds one trade; `emit` receives the bars it revises (buckets already closed) and the
+    /// `.late` addenda of buckets already forgotten.
     @inline(__always)
     public mutating func add(_ trade: Trade, emit: (Record) throws -> Void) rethrows {
         let header = trade.header
         var updates = header.market == .stocks ? conditions.updates(trade.conditions) : .all
         if !trade.size.isFinite { updates.remove(.volume) }
         guard !updates.isEmpty, !trade.price.isNull else { return }
-        let book: Int
-        if let i = index[header.symbol] {
-            book = i
-        } else {
-            book = books.count
-            index[header.symbol] = book
-            books.append(SymbolBuckets(symbol: header.symbol, market: header.market, intervals: widths.count))
-        }
+        let book = self.book(header)
         let t = header.tsEvent
         var late = false
         for i in 0..<widths.count {
@@ -61,18 +59,63 @@ public struct BarBuilder: Sendable {
             let start = t - ((t % width) + width) % width
             guard closedUpTo <= start &+ width &+ revisionWindow else {
                 late = true
+                var addendum = BarAccumulator(start: start)
+                addendum.add(price: trade.price, size: trade.size, updates: .all)
+                if !updates.contains(.volume) { (addendum.volume, addendum.notional, addendum.tradeCount) = (0, 0, 0) }
+                try emit(.bar(books[book].bar(addendum, interval: intervals[i], flags: [.local, .late], receivedAt: header.tsRecv)))
                 continue
             }
             let j = books[book].bucket(i, start: start, closed: start &+ width &+ grace <= closedUpTo)
             books[book].buckets[i][j].add(price: trade.price, size: trade.size, updates: updates, at: t)
-            let bucket = books[book].buckets[i][j]
-            if bucket.closed && bucket.acc.hasPrices {
-                revisions += 1
-                try emit(.bar(books[book].bar(bucket, interval: intervals[i], flags: [.local, .revision],
-                                              receivedAt: header.tsRecv)))
-            }
+            try emitRevision(book, i, j, header.tsRecv, emit)
         }
         if late { lateTrades += 1 }
+    }
+
+    /// Adds one bar shorter than every interval (e.g. Massive's 1-second `A` bars), merged as
+    /// pandas resamples: first open, highest high, lowest low, last close (by bar start), volume,
+    /// VWAP and trade count summed. Revisions and late input as for trades.
+    public mutating func add(_ bar: Bar, emit: (Record) throws -> Void) rethrows {
+        guard !bar.open.isNull, !bar.close.isNull else { return }
+        let book = self.book(bar.header)
+        let t = bar.header.tsEvent
+        var late = false
+        for i in 0..<widths.count {
+            let width = widths[i]
+            let start = t - ((t % width) + width) % width
+            guard closedUpTo <= start &+ width &+ revisionWindow else {
+                late = true
+                var addendum = BarAccumulator(start: start)
+                addendum.merge(open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume,
+                               vwap: bar.vwap, tradeCount: bar.tradeCount)
+                try emit(.bar(books[book].bar(addendum, interval: intervals[i], flags: [.local, .late],
+                                              receivedAt: bar.header.tsRecv)))
+                continue
+            }
+            let j = books[book].bucket(i, start: start, closed: start &+ width &+ grace <= closedUpTo)
+            books[book].buckets[i][j].add(bar, at: t)
+            try emitRevision(book, i, j, bar.header.tsRecv, emit)
+        }
+        if late { lateTrades += 1 }
+    }
+
+    /// The book of a symbol, created on its first record.
+    @inline(__always)
+    private mutating func book(_ header: RecordHeader) -> Int {
+        if let i = index[header.symbol] { return i }
+        index[header.symbol] = books.count
+        books.append(SymbolBuckets(symbol: header.symbol, market: header.market, intervals: widths.count))
+        return books.count - 1
+    }
+
+    /// Emits bucket `j` of interval `i` again as a revision if it was already closed.
+    @inline(__always)
+    private mutating func emitRevision(_ book: Int, _ i: Int, _ j: Int, _ receivedAt: Int64,
+                                       _ emit: (Record) throws -> Void) rethrows {
+        let bucket = books[book].buckets[i][j]
+        guard bucket.closed, bucket.acc.hasPrices else { return }
+        revisions += 1
+        try emit(.bar(books[book].bar(bucket.acc, interval: intervals[i], flags: [.local, .revision], receivedAt: receivedAt)))
     }
 
     /// Closes every bucket whose end plus `grace` is at or before `now` (ns since the epoch,
@@ -87,16 +130,38 @@ public struct BarBuilder: Sendable {
                 var j = books[b].closedCount[i]
                 while j < books[b].buckets[i].count, books[b].buckets[i][j].acc.start &+ widths[i] &+ grace <= now {
                     books[b].buckets[i][j].closed = true
-                    let bucket = books[b].buckets[i][j]
-                    if bucket.acc.hasPrices {
-                        try emit(.bar(books[b].bar(bucket, interval: intervals[i], flags: .local, receivedAt: now)))
+                    let acc = books[b].buckets[i][j].acc
+                    if fill { try emitFlat(b, i, before: acc.start, now: now, emit) }
+                    if acc.hasPrices {
+                        try emit(.bar(books[b].bar(acc, interval: intervals[i], flags: .local, receivedAt: now)))
+                        books[b].lastClose[i] = acc.close
+                        books[b].closedEnd[i] = acc.start &+ widths[i]
                     }
                     j += 1
                 }
+                if fill { try emitFlat(b, i, before: now &- grace &- widths[i] &+ 1, now: now, emit) }
                 books[b].closedCount[i] = j
                 books[b].forget(i, endedBefore: now &- revisionWindow, width: widths[i])
             }
         }
+    }
+}
+
+extension BarBuilder {
+    /// Emits flat bars (open = high = low = close = the last close, no volume) for the buckets of
+    /// interval `i` from the last one closed with prices up to those starting before `limit`.
+    private mutating func emitFlat(_ b: Int, _ i: Int, before limit: Int64, now: Int64,
+                                   _ emit: (Record) throws -> Void) rethrows {
+        let close = books[b].lastClose[i]
+        guard !close.isNull else { return }
+        var start = books[b].closedEnd[i]
+        while start < limit {
+            var flat = BarAccumulator(start: start)
+            (flat.open, flat.high, flat.low, flat.close) = (close, close, close, close)
+            try emit(.bar(books[b].bar(flat, interval: intervals[i], flags: .local, receivedAt: now)))
+            start &+= widths[i]
+        }
+        books[b].closedEnd[i] = max(books[b].closedEnd[i], start)
     }
 }
 
@@ -107,12 +172,17 @@ private struct SymbolBuckets: Sendable {
     var buckets: [[Bucket]]
     /// Per interval, how many buckets at the front of the list are closed.
     var closedCount: [Int]
+    /// Per interval, the close of the last bar closed, and where the next flat bar would start.
+    var lastClose: [Price]
+    var closedEnd: [Int64]
 
     init(symbol: Symbol, market: Market, intervals: Int) {
         self.symbol = symbol
         self.market = market
         buckets = Array(repeating: [], count: intervals)
         closedCount = Array(repeating: 0, count: intervals)
+        lastClose = Array(repeating: .null, count: intervals)
+        closedEnd = Array(repeating: .min, count: intervals)
     }
 
     /// Drops closed buckets of interval `i` that ended before `limit`, in blocks of 64 (or all of
@@ -138,9 +208,8 @@ private struct SymbolBuckets: Sendable {
         return j
     }
 
-    func bar(_ bucket: Bucket, interval: BarInterval, flags: RecordFlags, receivedAt: Int64) -> Bar {
-        let acc = bucket.acc
-        return Bar(
+    func bar(_ acc: BarAccumulator, interval: BarInterval, flags: RecordFlags, receivedAt: Int64) -> Bar {
+        Bar(
             header: RecordHeader(market: market, flags: flags, tsEvent: acc.start, tsRecv: receivedAt, symbol: symbol),
             open: acc.open, high: acc.high, low: acc.low, close: acc.close, vwap: acc.vwap, volume: acc.volume,
             tradeCount: acc.tradeCount, interval: interval)
@@ -174,5 +243,16 @@ private struct Bucket: Sendable {
             }
         }
         acc.add(price: price, size: size, updates: updates.subtracting(.openClose))
+    }
+
+    /// A smaller bar starting at `t`: its open if it is the earliest, its close if the latest.
+    mutating func add(_ bar: Bar, at t: Int64) {
+        let (open, close) = (acc.open, acc.close)
+        acc.merge(open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume, vwap: bar.vwap,
+                  tradeCount: bar.tradeCount)
+        acc.open = t < openTime ? bar.open : open
+        acc.close = t >= closeTime ? bar.close : close
+        openTime = min(openTime, t)
+        closeTime = max(closeTime, t)
     }
 }

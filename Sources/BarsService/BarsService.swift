@@ -7,10 +7,11 @@ import Synchronization
 import TickBusCore
 import ZeroMQ
 
-/// `tickbus bars`: trades from the bus in, bars out as `B<label>.SYM` on a publisher of its
-/// own. One thread owns the subscriber and the ``BarBuilder``; a bar closes when the wall clock
-/// passes its end plus the grace, even on a quiet symbol. Gaps and publisher restarts on the
-/// input, and late trades, are reported on `S.<name>`.
+/// `tickbus bars`: trades (or upstream 1-second bars) from the bus in, bars out as
+/// `B<label>.SYM` on a publisher of its own. One thread owns the subscriber and the
+/// ``BarBuilder``; a bar closes when the wall clock passes its end plus the grace, even on a
+/// quiet symbol. Gaps and publisher restarts on the input, and late input, are reported on
+/// `S.<name>`.
 public final class BarsService: Service, Sendable {
     public struct Configuration: Sendable {
         /// Bus endpoints to read trades from.
@@ -22,12 +23,18 @@ public final class BarsService: Service, Sendable {
         public var revisionWindow: Duration
         /// Process name: `S.<name>`, `H.<name>`.
         public var name: String
+        /// What bars are built from.
+        public var source: Source
+        /// Flat bars at the last close for buckets without trades.
+        public var fill: Bool
 
         public init(
             input: [String] = ["tcp://127.0.0.1:7700"], output: [String] = ["tcp://127.0.0.1:7702"],
             intervals: [BarInterval] = BarInterval.standard, grace: Duration = .seconds(2),
-            revisionWindow: Duration = .seconds(900), name: String = "bars"
+            revisionWindow: Duration = .seconds(900), name: String = "bars", source: Source = .trades, fill: Bool = false
         ) {
+            self.source = source
+            self.fill = fill
             self.input = input
             self.output = output
             self.intervals = intervals
@@ -37,11 +44,25 @@ public final class BarsService: Service, Sendable {
         }
     }
 
+    /// The input bars are built from.
+    public enum Source: String, Sendable, CaseIterable {
+        /// `T.*`: trades, with Massive's condition rules.
+        case trades
+        /// `A.*`: upstream 1-second bars, resampled into longer ones.
+        case secondBars = "bars"
+
+        var filter: TopicFilter { try! TopicFilter(self == .trades ? "T." : "A.") }
+    }
+
     /// What the service has done.
     public struct Counters: Sendable, Equatable {
         public var trades: UInt64 = 0
-        /// HISTORICAL trades (backfills) are not aggregated: they would only revise old bars.
-        public var historicalTrades: UInt64 = 0
+        /// Upstream 1-second bars taken in (`--source bars`).
+        public var inputBars: UInt64 = 0
+        /// Input bars flagged REVISION (not applied: the bar they revise is already merged).
+        public var revisedInput: UInt64 = 0
+        /// HISTORICAL input (backfills) is not aggregated: it would only revise old bars.
+        public var historical: UInt64 = 0
         public var bars: UInt64 = 0
         public var revisions: UInt64 = 0
         public var lateTrades: UInt64 = 0
@@ -97,9 +118,10 @@ public final class BarsService: Service, Sendable {
     /// The aggregation thread: read trades, build bars, close them on time.
     private func aggregate(_ publisher: PublisherService) throws {
         let subscriber = try Subscriber(
-            context: context, configuration: .init(endpoints: configuration.input, filters: [try TopicFilter("T.")]))
+            context: context, configuration: .init(endpoints: configuration.input, filters: [configuration.source.filter]))
         var builder = BarBuilder(
-            intervals: configuration.intervals, grace: configuration.grace, revisionWindow: configuration.revisionWindow)
+            intervals: configuration.intervals, grace: configuration.grace, revisionWindow: configuration.revisionWindow,
+            fill: configuration.fill)
         let name = try Symbol(configuration.name)
         // Counted on this thread, shared with `counters` every 100 ms: no lock per trade.
         var counters = Counters()
@@ -113,10 +135,17 @@ public final class BarsService: Service, Sendable {
             let event = try subscriber.next(timeout: .milliseconds(50))
             switch event {
             case .record(.trade(let trade)) where trade.header.flags.contains(.historical):
-                counters.historicalTrades += 1
+                counters.historical += 1
             case .record(.trade(let trade)):
                 builder.add(trade, emit: emit)
                 counters.trades += 1
+            case .record(.bar(let bar)) where bar.header.flags.contains(.historical):
+                counters.historical += 1
+            case .record(.bar(let bar)) where bar.header.flags.contains(.revision):
+                counters.revisedInput += 1
+            case .record(.bar(let bar)) where bar.interval == .second:
+                builder.add(bar, emit: emit)
+                counters.inputBars += 1
             case .gap, .restart:
                 if case .gap = event { counters.gaps += 1 } else { counters.restarts += 1 }
                 report(publisher, name, .warning, #"{"event":"input","detail":\#(BusEventFormatter.json(event!))}"#)

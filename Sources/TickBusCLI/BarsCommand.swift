@@ -12,26 +12,37 @@ struct BarsCommand: AsyncParsableCommand {
         discussion: """
             Reads T.* from the bus, applies Massive's trade-condition update rules, and publishes \
             each bar when the wall clock passes its end plus --grace (quiet symbols too). A trade \
-            for a bar closed less than --revision-window ago publishes it again with REVISION set. \
-            Input gaps, restarts and late trades go out on S.<name>.
+            for a bar closed less than --revision-window ago publishes it again with REVISION set; \
+            an older one goes out alone as a LATE addendum. --source bars resamples the upstream \
+            1-second bars (A.*) instead. Input gaps, restarts and late input go out on S.<name>.
             """)
 
     @Option(name: .customLong("bus"), help: "Bus endpoint to read trades from; repeatable.")
     var input: [String] = ["tcp://127.0.0.1:7700"]
     @Option(name: .customLong("publish"), help: "Endpoint to publish bars on; repeatable.")
     var output: [String] = ["tcp://127.0.0.1:7702"]
-    @Option(help: "Bar lengths, comma-separated.") var intervals = "1s,5s,15s,30s,1m,5m,15m,30m,1h,1d"
+    @Option(help: "Bar lengths, comma-separated (default: 1s…1d, or 5s…1d with --source bars).")
+    var intervals = ""
     @Option(help: "Seconds after a bar's end before it is published.") var grace: Double = 2
     @Option(help: "Seconds after a bar's end during which a late trade revises it.") var revisionWindow: Double = 900
     @Option(help: "Process name for S.<name> and H.<name>.") var name = "bars"
+    @Option(help: "Build from `trades` (T.*) or resample the upstream 1-second `bars` (A.*).")
+    var source: BarsService.Source = .trades
+    @Flag(help: "Publish a flat bar at the last close for an interval without trades.") var fill = false
 
     func validate() throws {
         guard grace >= 0, revisionWindow >= 0 else { throw ValidationError("--grace and --revision-window must be ≥ 0") }
-        _ = try parsedIntervals()
+        let intervals = try parsedIntervals()
+        if source == .secondBars, let short = intervals.first(where: { $0.seconds < 2 }) {
+            throw ValidationError("--source bars resamples 1-second bars: \(short.label) is not longer than that")
+        }
     }
 
     private func parsedIntervals() throws -> [BarInterval] {
-        try intervals.split(separator: ",").map { label in
+        guard !intervals.isEmpty else {
+            return source == .trades ? BarInterval.standard : BarInterval.standard.filter { $0.seconds > 1 }
+        }
+        return try intervals.split(separator: ",").map { label in
             guard let interval = BarInterval(label: label.trimmingCharacters(in: .whitespaces)) else {
                 throw ValidationError("unknown bar length \"\(label)\": use labels like 1s, 15s, 1m, 5m, 1h, 1d")
             }
@@ -46,10 +57,12 @@ struct BarsCommand: AsyncParsableCommand {
             configuration: .init(
                 input: input, output: output, intervals: try parsedIntervals(),
                 grace: .milliseconds(Int64(grace * 1000)), revisionWindow: .milliseconds(Int64(revisionWindow * 1000)),
-                name: name),
+                name: name, source: source, fill: fill),
             context: try ZMQContext(), logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service)], gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
     }
 }
+
+extension BarsService.Source: ExpressibleByArgument {}

@@ -158,15 +158,72 @@ let s = Int64(1_704_187_800_000)  // 2024-01-02T09:30:00Z, ms
         #expect(revised[0].header.flags.contains(.revision) && revised[0].volume == 110 && revised[0].tradeCount == 2)
         out.removeAll()
         // 15 minutes after the bucket's end it is forgotten: the trade is late for the second
-        // bars (counted, nothing emitted) and still counts in the open day.
+        // bars (counted, emitted alone as a LATE addendum) and still counts in the open day.
         builder.close(upTo: (s + 1_000 + 900_001) * 1_000_000) { out.append($0) }
         #expect(out.isEmpty)
         builder.add(trade(ms: s + 200, 9, 100)) { out.append($0) }
-        #expect(out.isEmpty && builder.lateTrades == 1)
+        let late = bars(out)
+        #expect(late.count == 1 && builder.lateTrades == 1)
+        #expect(late.first?.header.flags == [.local, .late] && late.first?.header.tsEvent == s * 1_000_000)
+        #expect(late.first?.close == Price(rounding: 9) && late.first?.volume == 100 && late.first?.interval == .second)
+        out.removeAll()
         builder.close(upTo: .max) { out.append($0) }
         let day = bars(out)
         #expect(day.count == 1 && day[0].interval == .day)
         #expect(day[0].volume == 410 && day[0].low == Price(rounding: 9) && day[0].open == Price(rounding: 10))
         #expect(day[0].open == Price(rounding: 10), "open by trade time: the late 9 at +200 ms is after +100 ms")
+    }
+
+    @Test func fillClosesQuietBucketsAsFlatBarsAtTheLastClose() {
+        var builder = BarBuilder(intervals: [.second], grace: .zero, fill: true)
+        var out: [Record] = []
+        builder.close(upTo: s * 1_000_000) { out.append($0) }
+        builder.add(trade(ms: s + 100, 10, 100)) { out.append($0) }
+        builder.add(trade(ms: s + 200, 11, 100)) { out.append($0) }
+        // Nothing in the next two seconds but an odd lot (no prices): flat bars at 11.
+        builder.add(trade(ms: s + 1_500, 50, 10, [37])) { out.append($0) }
+        builder.close(upTo: (s + 3_000) * 1_000_000) { out.append($0) }
+        var closed = bars(out)
+        #expect(closed.map(\.header.tsEvent) == [s, s + 1_000, s + 2_000].map { $0 * 1_000_000 })
+        #expect(closed.dropFirst().allSatisfy { $0.open == Price(rounding: 11) && $0.low == Price(rounding: 11) && $0.volume == 0 })
+        #expect(closed.allSatisfy { $0.header.flags == .local })
+        out.removeAll()
+        // A trade for a flat second revises it; the quiet seconds after it stay flat at its price.
+        builder.add(trade(ms: s + 2_500, 12, 100)) { out.append($0) }
+        builder.close(upTo: (s + 5_000) * 1_000_000) { out.append($0) }
+        closed = bars(out)
+        #expect(closed.count == 3)
+        #expect(closed[0].header.flags == [.local, .revision] && closed[0].close == Price(rounding: 12))
+        #expect(closed[1...].map(\.header.tsEvent) == [s + 3_000, s + 4_000].map { $0 * 1_000_000 })
+        // Without fill the quiet seconds make no bar.
+        var plain = BarBuilder(intervals: [.second], grace: .zero)
+        out.removeAll()
+        plain.add(trade(ms: s + 100, 10, 100)) { out.append($0) }
+        plain.close(upTo: (s + 5_000) * 1_000_000) { out.append($0) }
+        #expect(bars(out).count == 1)
+    }
+
+    /// Second bars resampled into larger buckets: first open, max, min, last close, summed volume
+    /// and counts, the VWAP volume-weighted; out-of-order input keeps open/close by bar time.
+    @Test func barsFromSmallerBars() throws {
+        func bar(_ second: Int64, _ o: Double, _ h: Double, _ l: Double, _ c: Double, _ v: Double, vwap: Double) -> Bar {
+            Bar(header: RecordHeader(market: .stocks, tsEvent: (s + second * 1_000) * 1_000_000, tsRecv: 0, symbol: "SPY"),
+                open: Price(rounding: o), high: Price(rounding: h), low: Price(rounding: l), close: Price(rounding: c),
+                vwap: Price(rounding: vwap), volume: v, tradeCount: 2, interval: .second)
+        }
+        var builder = BarBuilder(intervals: [try BarInterval(seconds: 15)], grace: .zero)
+        var out: [Record] = []
+        for b in [bar(1, 10, 12, 9, 11, 100, vwap: 10.5), bar(0, 8, 10, 8, 9, 300, vwap: 9), bar(14, 11, 15, 11, 14, 100, vwap: 14),
+                  bar(15, 20, 20, 20, 20, 1, vwap: 20)] {
+            builder.add(b) { out.append($0) }
+        }
+        builder.close(upTo: (s + 15_000) * 1_000_000) { out.append($0) }
+        let result = bars(out)
+        #expect(result.count == 1)
+        let b = try #require(result.first)
+        #expect(b.header.tsEvent == s * 1_000_000 && b.interval.seconds == 15 && b.header.flags == .local)
+        #expect([b.open, b.high, b.low, b.close] == [8, 15, 8, 14].map { Price(rounding: $0) })
+        #expect(b.volume == 500 && b.tradeCount == 6)
+        #expect(b.vwap == Price(rounding: (10.5 * 100 + 9 * 300 + 14 * 100) / 500))
     }
 }

@@ -76,6 +76,9 @@ struct SimulatorCrossCheckTests {
         // Replay in send order; each upstream bar closes our buckets up to its end (grace 0:
         // the simulator sends a bar only after every trade of its window).
         var builder = BarBuilder(intervals: [.second, .minute], grace: .zero)
+        // And the upstream A bars resampled to minutes, as `tickbus bars --source bars` does.
+        var resampler = BarBuilder(intervals: [.minute], grace: .zero)
+        var resampled: [String: Bar] = [:]
         var local: [String: Bar] = [:]
         var upstream: [String: Bar] = [:]
         var trades = 0
@@ -91,11 +94,13 @@ struct SimulatorCrossCheckTests {
                 builder.close(upTo: b.header.tsEvent + b.interval.nanoseconds) {
                     if case .bar(let mine) = $0 { local[key(mine)] = mine }
                 }
+                if b.interval == .second { resampler.add(b) { _ in Issue.record("unexpected revision of \(key(b))") } }
             default: break
             }
         }
         #expect(trades > 1_000 && ineligible > 100, "odd lots and average-price trades are in the stream")
         #expect(builder.revisions == 0 && builder.lateTrades == 0)
+        resampler.close(upTo: .max) { if case .bar(let mine) = $0 { resampled[key(mine)] = mine } }
 
         // Fully observed windows: from the start to the end of the last upstream bar of each length.
         let lastEnd = Dictionary(grouping: upstream.values, by: \.interval).mapValues {
@@ -128,5 +133,15 @@ struct SimulatorCrossCheckTests {
         }
         #expect(compared[.second, default: 0] > 100)
         #expect(compared[.minute, default: 0] >= 6)
+        // Minute bars resampled from the A bars equal the AM bars (VWAP within the A bars' rounding).
+        var minutes = 0
+        for (k, theirs) in upstream where theirs.interval == .minute {
+            let mine = try #require(resampled[k], "no resampled bar for \(k)")
+            #expect([mine.open, mine.high, mine.low, mine.close] == [theirs.open, theirs.high, theirs.low, theirs.close], "\(k)")
+            #expect(mine.volume == theirs.volume, "\(k) volume")
+            #expect(abs(mine.vwap.doubleValue - theirs.vwap.doubleValue) <= 0.0001, "\(k) vwap")
+            minutes += 1
+        }
+        #expect(minutes >= 6)
     }
 }
