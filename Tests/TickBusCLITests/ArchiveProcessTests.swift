@@ -30,6 +30,9 @@ struct ArchiveProcessTests {
             }.start()
         }
 
+        /// What arrived so far.
+        var received: [Record] { records.withLock { $0 } }
+
         func stop() -> [Record] {
             stopping.store(true, ordering: .relaxed)
             done.wait()
@@ -119,6 +122,40 @@ struct ArchiveProcessTests {
             }
         }
         #expect(total > 1000, "only \(total) trades archived")
+    }
+
+    /// An unwritable directory: `S.archive` says so, the rows wait, and land once it is fixed.
+    @Test func anUnwritableDirectoryIsReportedOnTheBusAndTheRowsLandLater() async throws {
+        let data = NSTemporaryDirectory() + "tickbus-archive-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try "in the way".write(toFile: data + "/raw_1s", atomically: false, encoding: .utf8)
+        let context = try ZMQContext()
+        let publisher = try Publisher(context: context, configuration: .init(name: "test", endpoints: ["tcp://127.0.0.1:*"]))
+        let status = "tcp://127.0.0.1:\(CtlProcessTests.freePort())"
+        let archive = try TickBusProcess([
+            "archive", "--bus", publisher.endpoints[0], "--data-dir", data, "--flush-interval", "0.1", "--publish", status,
+        ])
+        defer { archive.interrupt(); archive.finish() }
+        let statuses = try Collector(endpoints: [status], filters: ["S.archive", "H.archive"])
+        #expect(try publisher.waitForSubscriber(matching: "A.SPY", timeout: .seconds(20)))
+        // Connected to the status socket once a heartbeat came through.
+        for _ in 0..<200 where statuses.received.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        let t0: Int64 = 1_704_187_800_000_000_000
+        for i in 0..<5 {
+            _ = try publisher.publish(.bar(Bar(
+                header: RecordHeader(market: .stocks, tsEvent: t0 + Int64(i) * 1_000_000_000, tsRecv: t0, symbol: "SPY"),
+                open: Price(units: 1), high: Price(units: 2), low: Price(units: 1), close: Price(units: 2), volume: 10,
+                interval: .second)))
+        }
+        try await Task.sleep(for: .seconds(1))
+        try FileManager.default.removeItem(atPath: data + "/raw_1s")
+        let file = data + "/raw_1s/SPY/SPY_2024_01.csv"
+        for _ in 0..<200 where ((try? rows(file))?.count ?? 0) < 5 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try rows(file).count == 5)
+        let events = statuses.stop().compactMap { if case .status(let s) = $0 { s.json } else { nil } }
+        #expect(events.contains { $0.contains(#""event":"write_failed""#) && $0.contains("raw_1s") }, "\(events)")
+        #expect(events.contains { $0.contains(#""event":"write_recovered""#) }, "\(events)")
     }
 
     @Test func aBadTopicIsAClearErrorAtStart() async throws {
