@@ -34,6 +34,7 @@ let package = Package(
             dependencies: [
                 "ZeroMQ", "TickBusCore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(

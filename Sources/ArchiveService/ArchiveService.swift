@@ -52,7 +52,7 @@ public final class ArchiveService: Service, Sendable {
     private let context: ZMQContext
     private let logger: Logger
     private let state = Mutex<(counters: Counters, endpoints: [String])>((Counters(), []))
-    private let stopping = Atomic<Bool>(false)
+    private let stopping = StopFlag()
 
     public init(configuration: Configuration, context: ZMQContext, logger: Logger) {
         self.configuration = configuration
@@ -73,27 +73,9 @@ public final class ArchiveService: Service, Sendable {
         logger.info("archiving", metadata: [
             "directory": "\(configuration.writer.directory)", "topics": "\(configuration.filters)",
             "from": "\(configuration.input.joined(separator: " "))"])
-        let finished = DispatchSemaphore(value: 0)
-        let failure = Mutex<(any Error)?>(nil)
-        let thread = Thread { [self] in
-            defer { finished.signal() }
-            do { try archive(publisher) } catch { failure.withLock { $0 = error } }
-        }
-        thread.name = "archive"
-        thread.start()
-        await withGracefulShutdownHandler {
-            await withTaskCancellationHandler {
-                while !Task.isCancelled, !stopping.load(ordering: .relaxed) {
-                    try? await Task.sleep(for: .milliseconds(100))
-                }
-            } onCancel: { self.stop() }
-        } onGracefulShutdown: { self.stop() }
-        stop()
-        finished.wait()
-        if let error = failure.withLock({ $0 }) { throw error }
+        try await runOnOwnThread(named: "archive", stop: stopping) { [self] in try archive(publisher) }
     }
 
-    private func stop() { stopping.store(true, ordering: .relaxed) }
 
     /// The archiving thread: read records, batch them, flush on time and at the end.
     private func archive(_ publisher: PublisherService) throws {
@@ -114,7 +96,7 @@ public final class ArchiveService: Service, Sendable {
             flush()
             writer.close()
         }
-        while !stopping.load(ordering: .relaxed) {
+        while !stopping.isSet {
             let event = try subscriber.next(timeout: .milliseconds(50))
             switch event {
             case .record(let record):

@@ -74,7 +74,7 @@ public final class BarsService: Service, Sendable {
     private let context: ZMQContext
     private let logger: Logger
     private let state = Mutex<(counters: Counters, endpoints: [String])>((Counters(), []))
-    private let stopping = Atomic<Bool>(false)
+    private let stopping = StopFlag()
 
     public init(configuration: Configuration, context: ZMQContext, logger: Logger) {
         self.configuration = configuration
@@ -93,27 +93,9 @@ public final class BarsService: Service, Sendable {
         defer { publisher.stop() }
         state.withLock { $0.endpoints = publisher.endpoints }
         logger.info("publishing bars", metadata: ["endpoints": "\(publisher.endpoints.joined(separator: " "))"])
-        let finished = DispatchSemaphore(value: 0)
-        let failure = Mutex<(any Error)?>(nil)
-        let thread = Thread { [self] in
-            defer { finished.signal() }
-            do { try aggregate(publisher) } catch { failure.withLock { $0 = error } }
-        }
-        thread.name = "bars"
-        thread.start()
-        await withGracefulShutdownHandler {
-            await withTaskCancellationHandler {
-                while !Task.isCancelled, !stopping.load(ordering: .relaxed) {
-                    try? await Task.sleep(for: .milliseconds(100))
-                }
-            } onCancel: { self.stop() }
-        } onGracefulShutdown: { self.stop() }
-        stop()
-        finished.wait()
-        if let error = failure.withLock({ $0 }) { throw error }
+        try await runOnOwnThread(named: "bars", stop: stopping) { [self] in try aggregate(publisher) }
     }
 
-    private func stop() { stopping.store(true, ordering: .relaxed) }
 
     /// The aggregation thread: read trades, build bars, close them on time.
     private func aggregate(_ publisher: PublisherService) throws {
@@ -131,7 +113,7 @@ public final class BarsService: Service, Sendable {
         }
         var nextClose = WallClock.nanoseconds()
         var reportedLate: UInt64 = 0
-        while !stopping.load(ordering: .relaxed) {
+        while !stopping.isSet {
             let event = try subscriber.next(timeout: .milliseconds(50))
             switch event {
             case .record(.trade(let trade)) where trade.header.flags.contains(.historical):

@@ -13,7 +13,7 @@ final class TapService: Service, Sendable {
     let format: @Sendable (BusEvent) -> String?
     /// Stop after this many records.
     let count: Int?
-    private let stopping = Atomic<Bool>(false)
+    private let stopping = StopFlag()
 
     init(configuration: Subscriber.Configuration, count: Int? = nil, format: @escaping @Sendable (BusEvent) -> String?) {
         self.configuration = configuration
@@ -23,21 +23,13 @@ final class TapService: Service, Sendable {
 
     func run() async throws {
         let context = try ZMQContext()
-        try await withGracefulShutdownHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                Thread { [self] in
-                    continuation.resume(with: Result { try printLoop(context) })
-                }.start()
-            }
-        } onGracefulShutdown: { [self] in
-            stopping.store(true, ordering: .relaxed)
-        }
+        try await runOnOwnThread(named: "tap", stop: stopping) { [self] in try printLoop(context) }
     }
 
     private func printLoop(_ context: ZMQContext) throws {
         let subscriber = try Subscriber(context: context, configuration: configuration)
         var records = 0
-        while !stopping.load(ordering: .relaxed) {
+        while !stopping.isSet {
             guard let event = try subscriber.next(timeout: .milliseconds(200)) else { continue }
             if let line = format(event) {
                 print(line)

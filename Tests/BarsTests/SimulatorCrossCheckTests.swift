@@ -102,8 +102,9 @@ struct SimulatorCrossCheckTests {
         #expect(builder.revisions == 0 && builder.lateTrades == 0)
         resampler.close(upTo: .max) { if case .bar(let mine) = $0 { resampled[key(mine)] = mine } }
 
-        // Fully observed windows: from the start to the end of the last upstream bar of each length.
-        let lastEnd = Dictionary(grouping: upstream.values, by: \.interval).mapValues {
+        // Fully observed windows: from the start to the end of the last upstream bar of each length
+        // and symbol (symbols' bars of one window may straddle the end of the capture).
+        let lastEnd = Dictionary(grouping: upstream.values, by: { "\($0.interval.label) \($0.header.symbol)" }).mapValues {
             $0.map { $0.header.tsEvent + $0.interval.nanoseconds }.max()!
         }
         var compared: [BarInterval: Int] = [:]
@@ -126,7 +127,8 @@ struct SimulatorCrossCheckTests {
             #expect(mine.header.flags == .local && mine.header.market == .stocks)
             compared[theirs.interval, default: 0] += 1
         }
-        for (k, mine) in local where mine.header.tsEvent + mine.interval.nanoseconds <= lastEnd[mine.interval] ?? .min {
+        for (k, mine) in local
+        where mine.header.tsEvent + mine.interval.nanoseconds <= lastEnd["\(mine.interval.label) \(mine.header.symbol)"] ?? .min {
             // The simulator sends no AM bar for the minute it started in unless it started on its
             // boundary, which it did here; so every local bar of an observed window has a twin.
             #expect(upstream[k] != nil, "local bar \(k) has no upstream bar")

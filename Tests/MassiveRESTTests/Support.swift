@@ -29,9 +29,10 @@ func simulatorConfiguration(rate: Double = 200, seed: UInt64 = 7) -> SimulatorCo
     SimulatorConfiguration(port: 0, seed: seed, rate: rate)
 }
 
-/// Runs `body` with a simulator listening on an ephemeral port, within `timeout` seconds.
+/// Runs `body` with a simulator listening on an ephemeral port, within `timeout` seconds (a hang
+/// guard: generous, since the test runner shares two cores with other suites).
 func withSimulator<T: Sendable>(
-    _ configuration: SimulatorConfiguration, timeout: Double = 30,
+    _ configuration: SimulatorConfiguration, timeout: Double = 120,
     _ body: @escaping @Sendable (MassiveSimulator) async throws -> T
 ) async throws -> T {
     try await withThrowingTaskGroup(of: T.self) { group in
