@@ -161,4 +161,39 @@ private func lines(_ dir: TemporaryDirectory, _ path: String) throws -> [String]
         #expect(Array(lines.prefix(50)) == expected)
         #expect(lines.last == "50 1 10.000000001 datetime64[ns, UTC]")
     }
+
+    /// The old pipeline's own bytes: pandas reads a bars file the archive wrote (arrivals out of
+    /// order, a revision) and writes it back as the old scripts did; the bytes are the same. (With
+    /// fractional volumes, crypto, pandas writes every volume of the file as a float, `1000.0`,
+    /// where the archive writes `1000`: the values read back the same.)
+    @Test func barFilesAreWhatPandasWrites() throws {
+        let dir = try TemporaryDirectory()
+        let writer = ArchiveWriter(configuration: .init(directory: dir.path))
+        let base: Int64 = 1_704_187_800_000_000_000
+        for i in [3, 0, 1, 2, 5, 4, 7, 6] as [Int64] {
+            writer.add(.bar(Bar(header: RecordHeader(market: .stocks, tsEvent: base + i * 1_000_000_000, tsRecv: 0, symbol: "SPY"),
+                                open: Price(raw: 475_000_000_000 + i * 10_000_000), high: Price(units: 476 + i),
+                                low: Price(raw: 474_990_000_000), close: Price(raw: 475_123_400_000 - i),
+                                volume: Double(i * 1000), interval: .second)))
+            if i == 5 { writer.flush { _ in } }
+        }
+        writer.add(.bar(Bar(header: RecordHeader(market: .stocks, flags: .revision, tsEvent: base + 2_000_000_000, tsRecv: 0, symbol: "SPY"),
+                            open: Price(units: 1), high: Price(units: 2), low: Price(units: 1), close: Price(units: 2), volume: 3,
+                            interval: .second)))
+        writer.flush { _ in }
+        let path = dir.path + "/raw_1s/SPY/SPY_2024_01.csv"
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", """
+            import sys, pandas as pd
+            pd.read_csv(sys.argv[1], parse_dates=["ts_event"]).set_index("ts_event").to_csv(sys.argv[2])
+            """, path, dir.path + "/pandas.csv"]
+        try python.run()
+        python.waitUntilExit()
+        try #require(python.terminationStatus == 0)
+        let ours = try dir.read("raw_1s/SPY/SPY_2024_01.csv")
+        #expect(ours.split(separator: "\n").count == 9)
+        #expect(ours.contains("2024-01-02 09:30:02+00:00,1.0,2.0,1.0,2.0,3\n"))
+        #expect(try dir.read("pandas.csv") == ours)
+    }
 }
