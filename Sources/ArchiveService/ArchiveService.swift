@@ -42,6 +42,8 @@ public final class ArchiveService: Service, Sendable {
 
     public struct Counters: Sendable, Equatable {
         public var records: UInt64 = 0
+        /// Records the archive missed while it was down (from its checkpoint; see docs/archive.md).
+        public var missedWhileDown: UInt64 = 0
         public var writer = ArchiveWriter.Counters()
         public var gaps: UInt64 = 0
         public var lost: UInt64 = 0
@@ -82,12 +84,14 @@ public final class ArchiveService: Service, Sendable {
         let subscriber = try Subscriber(
             context: context, configuration: .init(endpoints: configuration.input, filters: configuration.filters))
         let writer = ArchiveWriter(configuration: configuration.writer)
+        var checkpoint = ArchiveCheckpoint(path: configuration.writer.directory + "/.archive-checkpoint")
         let name = try Symbol(configuration.name)
         var counters = Counters()
         let interval = configuration.flushInterval.nanoseconds
         var nextFlush = WallClock.nanoseconds() + interval
         func flush() {
             writer.flush { event in report(publisher, name, event) }
+            do { try checkpoint.save() } catch { logger.error("cannot save the checkpoint: \(error)") }
             counters.writer = writer.counters
             let snapshot = counters
             state.withLock { $0.counters = snapshot }
@@ -101,6 +105,10 @@ public final class ArchiveService: Service, Sendable {
             switch event {
             case .record(let record):
                 if writer.add(record) { counters.records += 1 }
+                if let missed = checkpoint.note(record) {
+                    if case .records(_, let lost, _, _) = missed { counters.missedWhileDown += lost }
+                    report(publisher, name, missed)
+                }
             case .gap(_, _, _, let lost):
                 counters.gaps += 1
                 counters.lost += lost
@@ -158,6 +166,27 @@ public final class ArchiveService: Service, Sendable {
             json.add("rows", raw: String(rows))
             status(publisher, name, .error, json.text)
         }
+    }
+
+    private func report(_ publisher: PublisherService, _ name: Symbol, _ missed: ArchiveCheckpoint.Missed) {
+        var json = JSONObject()
+        let (topic, after, next): (Topic, ArchiveCheckpoint.Position, ArchiveCheckpoint.Position)
+        switch missed {
+        case .records(let t, let lost, let a, let n):
+            (topic, after, next) = (t, a, n)
+            json.add("event", string: "missed_while_down")
+            json.add("lost", raw: String(lost))
+        case .publisherRestarted(let t, let a, let n):
+            (topic, after, next) = (t, a, n)
+            json.add("event", string: "publisher_restarted_while_down")
+        }
+        json.add("topic", string: topic.description)
+        json.add("after_sequence", raw: String(after.sequence))
+        json.add("next_sequence", raw: String(next.sequence))
+        json.add("from", string: UTCTime.iso8601(nanoseconds: after.tsEvent))
+        json.add("to", string: UTCTime.iso8601(nanoseconds: next.tsEvent))
+        logger.warning("while the archive was down: \(json.text); `tickbus ctl backfill` can fetch that window")
+        status(publisher, name, .warning, json.text)
     }
 
     private func status(_ publisher: PublisherService, _ name: Symbol, _ level: StatusLevel, _ json: String) {
