@@ -47,18 +47,20 @@ public enum BarCSV {
     /// Appends one row and its newline, with a formatter that remembers the last date.
     @inline(__always)
     public static func append(_ row: BarRow, to out: inout [UInt8], time: inout CSVTimeFormatter) {
-        time.append(seconds: row.start.floorDivided(by: 1_000_000_000).0, to: &out)
-        out.append(UInt8(ascii: ","))
-        appendPrice(row.open, to: &out)
-        out.append(UInt8(ascii: ","))
-        appendPrice(row.high, to: &out)
-        out.append(UInt8(ascii: ","))
-        appendPrice(row.low, to: &out)
-        out.append(UInt8(ascii: ","))
-        appendPrice(row.close, to: &out)
-        out.append(UInt8(ascii: ","))
-        appendVolume(row.volume, to: &out)
-        out.append(UInt8(ascii: "\n"))
+        RowWriter.append(to: &out) { writer in
+            writer.time(seconds: row.start.floorDivided(by: 1_000_000_000).0, &time)
+            writer.comma()
+            writer.price(row.open, wholeAsFloat: true)
+            writer.comma()
+            writer.price(row.high, wholeAsFloat: true)
+            writer.comma()
+            writer.price(row.low, wholeAsFloat: true)
+            writer.comma()
+            writer.price(row.close, wholeAsFloat: true)
+            writer.comma()
+            writer.size(row.volume)
+            writer.byte(UInt8(ascii: "\n"))
+        }
     }
 
     /// The row as text, without the newline.
@@ -72,25 +74,6 @@ public enum BarCSV {
     public static func appendTime(seconds: Int64, to out: inout [UInt8]) {
         var time = CSVTimeFormatter()
         time.append(seconds: seconds, to: &out)
-    }
-
-    static func appendPrice(_ price: Price, to out: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(byteCount: 32, alignment: 1) { buffer in
-            let count = price.write(into: buffer)
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
-            if !buffer[..<count].contains(UInt8(ascii: ".")) {
-                out.append(UInt8(ascii: "."))
-                out.append(UInt8(ascii: "0"))
-            }
-        }
-    }
-
-    static func appendVolume(_ volume: Double, to out: inout [UInt8]) {
-        if volume.rounded() == volume, abs(volume) < 1e15 {
-            RecordCSV.appendInteger(Int64(volume), to: &out)
-        } else {
-            out.append(contentsOf: RecordFormatter.number(volume).utf8)
-        }
     }
 
     /// Remembers the last date parsed, so rows of the same day parse only their time of day.

@@ -12,44 +12,62 @@ public struct CSVTimeFormatter: Sendable {
     /// Appends the time to the second.
     @inline(__always)
     public mutating func append(seconds: Int64, to out: inout [UInt8]) {
-        write(seconds: seconds, fraction: -1, to: &out)
+        withUnsafeTemporaryAllocation(byteCount: 40, alignment: 8) { buffer in
+            let n = write(seconds: seconds, into: buffer.baseAddress!)
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+        }
     }
 
     /// Appends the time with its nanoseconds.
     @inline(__always)
     public mutating func append(nanoseconds: Int64, to out: inout [UInt8]) {
-        let (seconds, fraction) = nanoseconds.floorDivided(by: 1_000_000_000)
-        write(seconds: seconds, fraction: fraction, to: &out)
-    }
-
-    private mutating func write(seconds: Int64, fraction: Int64, to out: inout [UInt8]) {
-        let (days, second) = seconds.floorDivided(by: 86_400)
-        if days != day { remember(days) }
         withUnsafeTemporaryAllocation(byteCount: 40, alignment: 8) { buffer in
-            buffer.storeBytes(of: date.0, toByteOffset: 0, as: UInt64.self)
-            buffer.storeBytes(of: date.1, toByteOffset: 8, as: UInt16.self)
-            buffer[10] = UInt8(ascii: " ")
-            Self.two(second / 3600, buffer, 11)
-            buffer[13] = UInt8(ascii: ":")
-            Self.two(second / 60 % 60, buffer, 14)
-            buffer[16] = UInt8(ascii: ":")
-            Self.two(second % 60, buffer, 17)
-            var n = 19
-            if fraction >= 0 {
-                buffer[19] = UInt8(ascii: ".")
-                var rest = fraction
-                for i in stride(from: 28, through: 20, by: -1) {
-                    buffer[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                    rest /= 10
-                }
-                n = 29
-            }
-            for byte in "+00:00".utf8 {
-                buffer[n] = byte
-                n += 1
-            }
+            let n = write(nanoseconds: nanoseconds, into: buffer.baseAddress!)
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
         }
+    }
+
+    /// Writes the time with its nanoseconds (35 bytes) at `base`; returns the count.
+    @inline(__always)
+    mutating func write(nanoseconds: Int64, into base: UnsafeMutableRawPointer) -> Int {
+        let (seconds, fraction) = nanoseconds.floorDivided(by: 1_000_000_000)
+        return write(seconds: seconds, fraction: fraction, into: base)
+    }
+
+    /// Writes the time to the second (25 bytes) at `base`; returns the count.
+    @inline(__always)
+    mutating func write(seconds: Int64, into base: UnsafeMutableRawPointer) -> Int {
+        write(seconds: seconds, fraction: -1, into: base)
+    }
+
+    /// Writes the time (25 bytes, or 35 with a fraction ≥ 0) at `base`; returns the count.
+    private mutating func write(seconds: Int64, fraction: Int64, into base: UnsafeMutableRawPointer) -> Int {
+        let (days, second) = seconds.floorDivided(by: 86_400)
+        if days != day { remember(days) }
+        let buffer = UnsafeMutableRawBufferPointer(start: base, count: 40)
+        buffer.storeBytes(of: date.0, toByteOffset: 0, as: UInt64.self)
+        buffer.storeBytes(of: date.1, toByteOffset: 8, as: UInt16.self)
+        buffer[10] = UInt8(ascii: " ")
+        Self.two(second / 3600, buffer, 11)
+        buffer[13] = UInt8(ascii: ":")
+        Self.two(second / 60 % 60, buffer, 14)
+        buffer[16] = UInt8(ascii: ":")
+        Self.two(second % 60, buffer, 17)
+        var n = 19
+        if fraction >= 0 {
+            buffer[19] = UInt8(ascii: ".")
+            var rest = fraction
+            for i in stride(from: 28, through: 20, by: -1) {
+                buffer[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            }
+            n = 29
+        }
+        for byte in "+00:00".utf8 {
+            buffer[n] = byte
+            n += 1
+        }
+        return n
     }
 
     @inline(__always)

@@ -26,27 +26,29 @@ public enum RecordCSV {
 
     /// Appends one trade row and its newline, with a formatter that remembers the last date.
     public static func append(_ trade: Trade, to out: inout [UInt8], time: inout CSVTimeFormatter) {
-        time.append(nanoseconds: trade.header.tsEvent, to: &out)
-        comma(&out)
-        appendPrice(trade.price, to: &out)
-        comma(&out)
-        appendSize(trade.size, to: &out)
-        comma(&out)
-        appendInteger(Int64(trade.exchange), to: &out)
-        comma(&out)
-        appendInteger(Int64(trade.tape), to: &out)
-        comma(&out)
-        for i in 0..<trade.conditions.count {
-            if i > 0 { out.append(UInt8(ascii: " ")) }
-            appendInteger(Int64(trade.conditions[i]), to: &out)
+        RowWriter.append(to: &out) { row in
+            row.time(trade.header.tsEvent, &time)
+            row.comma()
+            row.price(trade.price)
+            row.comma()
+            row.size(trade.size)
+            row.comma()
+            row.integer(Int64(trade.exchange))
+            row.comma()
+            row.integer(Int64(trade.tape))
+            row.comma()
+            for i in 0..<trade.conditions.count {
+                if i > 0 { row.byte(UInt8(ascii: " ")) }
+                row.integer(Int64(trade.conditions[i]))
+            }
+            row.comma()
+            row.integer(trade.upstreamSequence)
+            row.comma()
+            row.fixed(trade.tradeID)
+            row.comma()
+            row.time(trade.header.tsRecv, &time)
+            row.byte(UInt8(ascii: "\n"))
         }
-        comma(&out)
-        appendInteger(trade.upstreamSequence, to: &out)
-        comma(&out)
-        appendFixed(trade.tradeID, to: &out)
-        comma(&out)
-        time.append(nanoseconds: trade.header.tsRecv, to: &out)
-        out.append(UInt8(ascii: "\n"))
     }
 
     /// Appends one quote row and its newline.
@@ -57,28 +59,30 @@ public enum RecordCSV {
 
     /// Appends one quote row and its newline, with a formatter that remembers the last date.
     public static func append(_ quote: Quote, to out: inout [UInt8], time: inout CSVTimeFormatter) {
-        time.append(nanoseconds: quote.header.tsEvent, to: &out)
-        comma(&out)
-        appendPrice(quote.bidPrice, to: &out)
-        comma(&out)
-        appendSize(quote.bidSize, to: &out)
-        comma(&out)
-        appendPrice(quote.askPrice, to: &out)
-        comma(&out)
-        appendSize(quote.askSize, to: &out)
-        comma(&out)
-        appendInteger(Int64(quote.bidExchange), to: &out)
-        comma(&out)
-        appendInteger(Int64(quote.askExchange), to: &out)
-        comma(&out)
-        appendInteger(Int64(quote.condition), to: &out)
-        comma(&out)
-        appendInteger(Int64(quote.tape), to: &out)
-        comma(&out)
-        appendInteger(quote.upstreamSequence, to: &out)
-        comma(&out)
-        time.append(nanoseconds: quote.header.tsRecv, to: &out)
-        out.append(UInt8(ascii: "\n"))
+        RowWriter.append(to: &out) { row in
+            row.time(quote.header.tsEvent, &time)
+            row.comma()
+            row.price(quote.bidPrice)
+            row.comma()
+            row.size(quote.bidSize)
+            row.comma()
+            row.price(quote.askPrice)
+            row.comma()
+            row.size(quote.askSize)
+            row.comma()
+            row.integer(Int64(quote.bidExchange))
+            row.comma()
+            row.integer(Int64(quote.askExchange))
+            row.comma()
+            row.integer(Int64(quote.condition))
+            row.comma()
+            row.integer(Int64(quote.tape))
+            row.comma()
+            row.integer(quote.upstreamSequence)
+            row.comma()
+            row.time(quote.header.tsRecv, &time)
+            row.byte(UInt8(ascii: "\n"))
+        }
     }
 
     /// Parses the leading time of a row: `YYYY-MM-DD HH:MM:SS+00:00`, optionally with a fraction
@@ -105,58 +109,102 @@ public enum RecordCSV {
         return seconds.map { $0 + fraction }
     }
 
-    @inline(__always)
-    static func comma(_ out: inout [UInt8]) { out.append(UInt8(ascii: ",")) }
-
-    /// A price as its shortest exact decimal; nothing for the null price.
-    static func appendPrice(_ price: Price, to out: inout [UInt8]) {
-        guard !price.isNull else { return }
-        withUnsafeTemporaryAllocation(byteCount: 32, alignment: 1) { buffer in
-            let count = price.write(into: buffer)
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
-        }
-    }
-
-    /// A size as an integer when whole, else the shortest decimal that reads back the same.
-    static func appendSize(_ size: Double, to out: inout [UInt8]) {
-        if size.rounded() == size, abs(size) < 1e15 {
-            appendInteger(Int64(size), to: &out)
-        } else if size.isFinite {
-            out.append(contentsOf: String(size).utf8)
-        }
-    }
-
     static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
-        if value < 0 { out.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var n = 0
-            repeat {
-                digits[n] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                n += 1
-            } while magnitude > 0
-            while n > 0 {
-                n -= 1
-                out.append(digits[n])
-            }
+        RowWriter.append(to: &out) { $0.integer(value) }
+    }
+}
+
+/// A CSV row formatted into a scratch buffer on the stack and appended in one copy.
+struct RowWriter {
+    private let base: UnsafeMutableRawPointer
+    private var n = 0
+
+    /// The longest row: two times, three prices, sizes, counters and a quoted 24-byte id fit.
+    private static let capacity = 512
+
+    private init(_ base: UnsafeMutableRawPointer) { self.base = base }
+
+    @inline(__always)
+    static func append(to out: inout [UInt8], _ build: (inout RowWriter) -> Void) {
+        withUnsafeTemporaryAllocation(byteCount: capacity, alignment: 8) { buffer in
+            var row = RowWriter(buffer.baseAddress!)
+            build(&row)
+            out.append(contentsOf: UnsafeRawBufferPointer(start: buffer.baseAddress!, count: row.n))
         }
     }
 
-    /// A fixed string's bytes (printable ASCII, no spaces), quoted as CSV when it holds a comma
-    /// or a double quote.
-    static func appendFixed(_ text: FixedString, to out: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(byteCount: FixedString.capacity, alignment: 8) { buffer in
-            let bytes = UnsafeRawBufferPointer(rebasing: buffer[..<text.write(into: buffer, at: 0)])
-            guard bytes.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") }) else {
-                return out.append(contentsOf: bytes)
-            }
-            out.append(UInt8(ascii: "\""))
-            for byte in bytes {
-                out.append(byte)
-                if byte == UInt8(ascii: "\"") { out.append(byte) }
-            }
-            out.append(UInt8(ascii: "\""))
+    @inline(__always)
+    mutating func byte(_ b: UInt8) {
+        base.storeBytes(of: b, toByteOffset: n, as: UInt8.self)
+        n += 1
+    }
+
+    @inline(__always)
+    mutating func comma() { byte(UInt8(ascii: ",")) }
+
+    @inline(__always)
+    mutating func time(_ nanoseconds: Int64, _ formatter: inout CSVTimeFormatter) {
+        n += formatter.write(nanoseconds: nanoseconds, into: base + n)
+    }
+
+    @inline(__always)
+    mutating func time(seconds: Int64, _ formatter: inout CSVTimeFormatter) {
+        n += formatter.write(seconds: seconds, into: base + n)
+    }
+
+    @inline(__always)
+    mutating func integer(_ value: Int64) {
+        if value < 0 { byte(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits = 1
+        var scan = magnitude
+        while scan >= 10 {
+            scan /= 10
+            digits += 1
         }
+        for i in stride(from: digits - 1, through: 0, by: -1) {
+            base.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10), toByteOffset: n + i, as: UInt8.self)
+            magnitude /= 10
+        }
+        n += digits
+    }
+
+    /// The shortest exact decimal (`475.0` for a whole price when `wholeAsFloat`, as pandas
+    /// writes a float column); nothing for the null price.
+    @inline(__always)
+    mutating func price(_ price: Price, wholeAsFloat: Bool = false) {
+        guard !price.isNull else { return }
+        n += price.write(into: UnsafeMutableRawBufferPointer(start: base + n, count: 32))
+        if wholeAsFloat, price.raw % Price.scale == 0 {
+            byte(UInt8(ascii: "."))
+            byte(UInt8(ascii: "0"))
+        }
+    }
+
+    /// An integer when whole, else the shortest decimal that reads back the same.
+    @inline(__always)
+    mutating func size(_ size: Double) {
+        if size.rounded() == size, abs(size) < 1e15 {
+            integer(Int64(size))
+        } else if size.isFinite {
+            for b in String(size).utf8 { byte(b) }
+        }
+    }
+
+    /// A fixed string (printable ASCII, no spaces), CSV-quoted when it holds a comma or a quote.
+    mutating func fixed(_ text: FixedString) {
+        let count = text.write(into: UnsafeMutableRawBufferPointer(start: base + n, count: FixedString.capacity), at: 0)
+        let bytes = UnsafeRawBufferPointer(start: base + n, count: count)
+        guard bytes.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") }) else {
+            n += count
+            return
+        }
+        let copy = Array(bytes)
+        byte(UInt8(ascii: "\""))
+        for b in copy {
+            byte(b)
+            if b == UInt8(ascii: "\"") { byte(b) }
+        }
+        byte(UInt8(ascii: "\""))
     }
 }
