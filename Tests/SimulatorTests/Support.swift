@@ -18,7 +18,7 @@ struct TimeoutError: Error, CustomStringConvertible {
 /// Run `body` with a deadline; the body is cancelled when it runs out.
 /// Every wait below is a guard against hangs, not a timing check: stretched so a loaded CI
 /// machine (2 cores shared by every suite running in parallel) does not fail them.
-let timeoutScale = 4.0
+let timeoutScale = 8.0
 
 func withTimeout<T: Sendable>(
     _ seconds: Double, _ what: String = "test", _ body: @escaping @Sendable () async throws -> T
