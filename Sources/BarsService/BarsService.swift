@@ -22,12 +22,19 @@ public final class BarsService: Service, Sendable {
         public var revisionWindow: Duration
         /// Process name: `S.<name>`, `H.<name>`.
         public var name: String
+        /// CURVE for reading the bus (a client of its publisher); nil: plain.
+        public var inputSecurity: CurveSecurity?
+        /// CURVE for the bars publisher (a server); nil: plain.
+        public var outputSecurity: CurveSecurity?
 
         public init(
             input: [String] = ["tcp://127.0.0.1:7700"], output: [String] = ["tcp://127.0.0.1:7702"],
             intervals: [BarInterval] = BarInterval.standard, grace: Duration = .seconds(2),
-            revisionWindow: Duration = .seconds(900), name: String = "bars"
+            revisionWindow: Duration = .seconds(900), name: String = "bars",
+            inputSecurity: CurveSecurity? = nil, outputSecurity: CurveSecurity? = nil
         ) {
+            self.inputSecurity = inputSecurity
+            self.outputSecurity = outputSecurity
             self.input = input
             self.output = output
             self.intervals = intervals
@@ -68,7 +75,7 @@ public final class BarsService: Service, Sendable {
 
     public func run() async throws {
         let publisher = try PublisherService(
-            context: context, configuration: .init(name: configuration.name, endpoints: configuration.output))
+            context: context, configuration: .init(name: configuration.name, endpoints: configuration.output, security: configuration.outputSecurity))
         defer { publisher.stop() }
         state.withLock { $0.endpoints = publisher.endpoints }
         logger.info("publishing bars", metadata: ["endpoints": "\(publisher.endpoints.joined(separator: " "))"])
@@ -97,7 +104,7 @@ public final class BarsService: Service, Sendable {
     /// The aggregation thread: read trades, build bars, close them on time.
     private func aggregate(_ publisher: PublisherService) throws {
         let subscriber = try Subscriber(
-            context: context, configuration: .init(endpoints: configuration.input, filters: [try TopicFilter("T.")]))
+            context: context, configuration: .init(endpoints: configuration.input, filters: [try TopicFilter("T.")], security: configuration.inputSecurity))
         var builder = BarBuilder(
             intervals: configuration.intervals, grace: configuration.grace, revisionWindow: configuration.revisionWindow)
         let name = try Symbol(configuration.name)

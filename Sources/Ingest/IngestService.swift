@@ -35,6 +35,10 @@ public final class IngestService: Service, Sendable {
         public var onDemand: Bool
         /// Reported by `ping` and `status`.
         public var version: String
+        /// CURVE for the bus and control sockets (docs/security.md); nil: plain.
+        public var security: CurveSecurity?
+        /// When set, control requests must carry it as `"token"`.
+        public var controlToken: String?
 
         public init(
             stream: MassiveStream.Configuration, busEndpoints: [String] = ["tcp://127.0.0.1:7700"],
@@ -42,8 +46,10 @@ public final class IngestService: Service, Sendable {
             controlEndpoint: String? = nil, stateFile: String? = nil,
             rest: MassiveRESTConfiguration? = nil, backfill: BackfillJobs.Configuration = .init(), gapRepair: Bool = true,
             gapRepairDelay: Duration = .seconds(5),
-            onDemand: Bool = false, version: String = "0"
+            onDemand: Bool = false, version: String = "0", security: CurveSecurity? = nil, controlToken: String? = nil
         ) {
+            self.security = security
+            self.controlToken = controlToken
             self.stream = stream
             self.busEndpoints = busEndpoints
             self.name = name
@@ -86,7 +92,7 @@ public final class IngestService: Service, Sendable {
             context: context,
             configuration: .init(
                 name: configuration.name, endpoints: configuration.busEndpoints,
-                sendHighWaterMark: configuration.sendHighWaterMark),
+                sendHighWaterMark: configuration.sendHighWaterMark, security: configuration.security),
             lastValues: LastValueCache(), onSubscriptionChange: onDemand?.update)
         defer { publisher.stop() }
         logger.info("publishing on the bus", metadata: ["endpoints": "\(publisher.endpoints.joined(separator: " "))"])
@@ -110,7 +116,7 @@ public final class IngestService: Service, Sendable {
                     name: configuration.name, version: configuration.version, url: configuration.stream.endpoint.url,
                     market: configuration.stream.endpoint.market, stream: stream, publisher: publisher,
                     reporter: reporter, subscriptions: subscriptions, jobs: jobs),
-                logger: logger)
+                logger: logger, security: configuration.security, token: configuration.controlToken)
         }
         defer { control?.stop() }
         if let control { logger.info("control socket ready", metadata: ["endpoint": "\(control.endpoint)"]) }

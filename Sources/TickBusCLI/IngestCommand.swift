@@ -46,6 +46,9 @@ struct IngestCommand: AsyncParsableCommand {
     var gapRepair = true
     @Flag(help: "Subscribe upstream to what bus subscribers ask for (T.AAPL → T.AAPL, T. → T.*).")
     var onDemand = false
+    @Option(help: "A file holding the token control requests must carry (docs/security.md).")
+    var controlTokenFile: String?
+    @OptionGroup(title: "Security") var security: SecurityOptions
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -82,23 +85,29 @@ struct IngestCommand: AsyncParsableCommand {
             guard rate >= 0 else { throw ValidationError("--backfill-rate must be 0 or more") }
             backfill.rate = rate
         }
+        let busList = busEndpoints.isEmpty
+            ? (file["bus"].map { $0.split(separator: ",").map(String.init) } ?? ["tcp://127.0.0.1:7700"])
+            : busEndpoints
+        let context = try ZMQContext()
+        let binds = (busList + (controlEndpoint == "none" ? [] : [controlEndpoint])).map { Endpoint(parsing: $0, default: .bind) }
+        let secured = try security.setUp(context: context, binds: binds, logger: logger)
+        let controlToken = try controlTokenFile.map(ControlTokenFile.read)
         let ingest = IngestService(
             configuration: .init(
                 stream: .init(endpoint: endpoint, apiKey: apiKey!, subscriptions: params,
                               reconnect: .init(maxAttempts: maxAttempts)),
-                busEndpoints: busEndpoints.isEmpty
-                    ? (file["bus"].map { $0.split(separator: ",").map(String.init) } ?? ["tcp://127.0.0.1:7700"])
-                    : busEndpoints,
+                busEndpoints: busList,
                 name: processName,
                 controlEndpoint: controlEndpoint == "none" ? nil : controlEndpoint,
                 stateFile: statePath,
                 rest: MassiveRESTConfiguration(apiKey: apiKey!, baseURL: restBase),
                 backfill: backfill, gapRepair: gapRepair, onDemand: onDemand,
-                version: TickBus.configuration.version),
-            context: try ZMQContext(), logger: logger)
+                version: TickBus.configuration.version, security: secured.server, controlToken: controlToken),
+            context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: ingest)], gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
+        secured.authenticator?.stop()
     }
 
     /// `$STATE_DIRECTORY/<name>.subscriptions.json` under systemd, else `.tickbus/…` here.

@@ -137,6 +137,8 @@ final class TickBusProcess: @unchecked Sendable {
 
     func interrupt() { process.interrupt() }
 
+    var pid: Int32 { process.processIdentifier }
+
     /// SIGKILL: no chance to clean up.
     func killHard() { kill(process.processIdentifier, SIGKILL) }
 
