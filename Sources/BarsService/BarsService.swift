@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import Telemetry
 import TickBusCore
 import ZeroMQ
 
@@ -26,13 +27,16 @@ public final class BarsService: Service, Sendable {
         public var inputSecurity: CurveSecurity?
         /// CURVE for the bars publisher (a server); nil: plain.
         public var outputSecurity: CurveSecurity?
+        /// How often the counters are exported through swift-metrics; nil: not exported.
+        public var metricsInterval: Duration?
 
         public init(
             input: [String] = ["tcp://127.0.0.1:7700"], output: [String] = ["tcp://127.0.0.1:7702"],
             intervals: [BarInterval] = BarInterval.standard, grace: Duration = .seconds(2),
             revisionWindow: Duration = .seconds(900), name: String = "bars",
-            inputSecurity: CurveSecurity? = nil, outputSecurity: CurveSecurity? = nil
+            inputSecurity: CurveSecurity? = nil, outputSecurity: CurveSecurity? = nil, metricsInterval: Duration? = nil
         ) {
+            self.metricsInterval = metricsInterval
             self.inputSecurity = inputSecurity
             self.outputSecurity = outputSecurity
             self.input = input
@@ -89,7 +93,13 @@ public final class BarsService: Service, Sendable {
         thread.start()
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
+                let metrics = configuration.metricsInterval.map { _ in SnapshotMetrics(dimensions: [("process", configuration.name)]) }
+                var nextExport = ContinuousClock.now
                 while !Task.isCancelled, !stopping.load(ordering: .relaxed) {
+                    if let metrics, let interval = configuration.metricsInterval, ContinuousClock.now >= nextExport {
+                        export(metrics, publisher)
+                        nextExport = ContinuousClock.now + interval
+                    }
                     try? await Task.sleep(for: .milliseconds(100))
                 }
             } onCancel: { self.stop() }
@@ -100,6 +110,24 @@ public final class BarsService: Service, Sendable {
     }
 
     private func stop() { stopping.store(true, ordering: .relaxed) }
+
+    /// Exports the counters (shared by the aggregation thread every 100 ms) and the publisher's
+    /// through swift-metrics; docs/operations.md lists the names.
+    private func export(_ metrics: SnapshotMetrics, _ publisher: PublisherService) {
+        let c = counters
+        let bus = publisher.counters
+        metrics.count("tickbus_bars_trades_total", total: c.trades)
+        metrics.count("tickbus_bars_historical_trades_total", total: c.historicalTrades)
+        metrics.count("tickbus_bars_bars_total", total: c.bars)
+        metrics.count("tickbus_bars_revisions_total", total: c.revisions)
+        metrics.count("tickbus_bars_late_trades_total", total: c.lateTrades)
+        metrics.count("tickbus_bars_input_gaps_total", total: c.gaps)
+        metrics.count("tickbus_bars_input_restarts_total", total: c.restarts)
+        metrics.count("tickbus_bus_published_total", total: bus.published)
+        metrics.count("tickbus_bus_dropped_total", total: bus.dropped)
+        metrics.count("tickbus_bus_heartbeats_total", total: bus.heartbeats)
+        metrics.gauge("tickbus_bus_queued", Double(publisher.queued))
+    }
 
     /// The aggregation thread: read trades, build bars, close them on time.
     private func aggregate(_ publisher: PublisherService) throws {

@@ -25,6 +25,7 @@ struct BarsCommand: AsyncParsableCommand {
     @Option(help: "Seconds after a bar's end during which a late trade revises it.") var revisionWindow: Double = 900
     @Option(help: "Process name for S.<name> and H.<name>.") var name = "bars"
     @OptionGroup(title: "Security") var security: SecurityOptions
+    @OptionGroup(title: "Logs and metrics") var service: ServiceOptions
 
     func validate() throws {
         guard grace >= 0, revisionWindow >= 0 else { throw ValidationError("--grace and --revision-window must be ≥ 0") }
@@ -41,8 +42,7 @@ struct BarsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let logger = Logger(label: "tickbus.bars")
+        let (logger, metrics) = service.bootstrap(label: "tickbus.bars")
         let context = try ZMQContext()
         let secured = try security.setUp(
             context: context, binds: (input.map { Endpoint(parsing: $0, default: .connect) } + output.map { Endpoint(parsing: $0, default: .bind) }),
@@ -51,10 +51,11 @@ struct BarsCommand: AsyncParsableCommand {
             configuration: .init(
                 input: input, output: output, intervals: try parsedIntervals(),
                 grace: .milliseconds(Int64(grace * 1000)), revisionWindow: .milliseconds(Int64(revisionWindow * 1000)),
-                name: name, inputSecurity: secured.client, outputSecurity: secured.server),
+                name: name, inputSecurity: secured.client, outputSecurity: secured.server,
+                metricsInterval: service.metricsInterval),
             context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service)], gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
+            services: [.init(service: service)] + metricsServices(metrics), gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
         secured.authenticator?.stop()
     }

@@ -49,10 +49,10 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "A file holding the token control requests must carry (docs/security.md).")
     var controlTokenFile: String?
     @OptionGroup(title: "Security") var security: SecurityOptions
+    @OptionGroup(title: "Logs and metrics") var service: ServiceOptions
 
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let logger = Logger(label: "tickbus.ingest")
+        let (logger, metrics) = service.bootstrap(label: "tickbus.ingest")
         let file = try config.map(SettingsFile.load) ?? [:]
         let marketName = market ?? file["market"] ?? "stocks"
         let market = try MassiveEndpoint.market(named: marketName)
@@ -102,10 +102,11 @@ struct IngestCommand: AsyncParsableCommand {
                 stateFile: statePath,
                 rest: MassiveRESTConfiguration(apiKey: apiKey!, baseURL: restBase),
                 backfill: backfill, gapRepair: gapRepair, onDemand: onDemand,
-                version: TickBus.configuration.version, security: secured.server, controlToken: controlToken),
+                version: TickBus.configuration.version, security: secured.server, controlToken: controlToken,
+                metricsInterval: service.metricsInterval),
             context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: ingest)], gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
+            services: [.init(service: ingest)] + metricsServices(metrics), gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
         secured.authenticator?.stop()
     }

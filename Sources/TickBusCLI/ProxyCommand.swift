@@ -3,6 +3,7 @@ import Bus
 import Foundation
 import Logging
 import ServiceLifecycle
+import Telemetry
 import ZeroMQ
 
 struct ProxyCommand: AsyncParsableCommand {
@@ -27,6 +28,7 @@ struct ProxyCommand: AsyncParsableCommand {
     var backend: [String] = []
     @Option(help: "Messages queued per peer on each side before libzmq drops.") var hwm: Int32 = 100_000
     @OptionGroup(title: "Security") var security: SecurityOptions
+    @OptionGroup(title: "Logs and metrics") var options: ServiceOptions
 
     func validate() throws {
         if frontend.isEmpty && frontendBind.isEmpty {
@@ -44,8 +46,7 @@ struct ProxyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let logger = Logger(label: "tickbus.proxy")
+        let (logger, metrics) = options.bootstrap(label: "tickbus.proxy")
         let context = try ZMQContext()
         let frontend = frontendEndpoints, backend = backendEndpoints
         let secured = try security.setUp(context: context, binds: frontend + backend, logger: logger)
@@ -55,9 +56,9 @@ struct ProxyCommand: AsyncParsableCommand {
         let proxy = try BusProxy(context: context, configuration: .init(
             frontend: frontend, backend: backend, highWaterMark: hwm,
             frontendSecurity: frontendSecurity, backendSecurity: secured.server))
-        let service = ProxyService(proxy: proxy, logger: logger)
+        let service = ProxyService(proxy: proxy, logger: logger, metricsInterval: options.metricsInterval)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service)], gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
+            services: [.init(service: service)] + metricsServices(metrics), gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
         secured.authenticator?.stop()
     }
@@ -67,32 +68,60 @@ struct ProxyCommand: AsyncParsableCommand {
 final class ProxyService: Service, Sendable {
     let proxy: BusProxy
     let logger: Logger
+    let metricsInterval: Duration?
 
-    init(proxy: BusProxy, logger: Logger) {
+    init(proxy: BusProxy, logger: Logger, metricsInterval: Duration?) {
         self.proxy = proxy
         self.logger = logger
+        self.metricsInterval = metricsInterval
     }
 
     func run() async throws {
         let proxy = proxy, logger = logger
         try await withGracefulShutdownHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let thread = Thread {
-                    continuation.resume(with: Result {
-                        try proxy.run { frontend, backend in
-                            logger.info("proxy forwarding", metadata: [
-                                "frontend": "\(frontend.map(\.description).joined(separator: " "))",
-                                "backend": "\(backend.map(\.description).joined(separator: " "))",
-                            ])
-                        }
-                    })
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await Self.forward(proxy, logger) }
+                if let metricsInterval {
+                    group.addTask { try await Self.export(proxy, every: metricsInterval) }
                 }
-                thread.name = "proxy"
-                thread.start()
+                defer { group.cancelAll() }
+                try await group.next()
             }
         } onGracefulShutdown: {
             proxy.terminate()
         }
         logger.info("proxy stopped")
+    }
+
+    /// The proxy's own statistics (asked over its control socket) as counters.
+    private static func export(_ proxy: BusProxy, every interval: Duration) async throws {
+        let metrics = SnapshotMetrics(dimensions: [("process", "proxy")])
+        while true {
+            if let s = proxy.statistics() {
+                metrics.count("tickbus_proxy_frontend_messages_in_total", total: s.frontendMessagesIn)
+                metrics.count("tickbus_proxy_frontend_bytes_in_total", total: s.frontendBytesIn)
+                metrics.count("tickbus_proxy_backend_messages_out_total", total: s.backendMessagesOut)
+                metrics.count("tickbus_proxy_backend_bytes_out_total", total: s.backendBytesOut)
+                metrics.count("tickbus_proxy_subscription_messages_total", total: s.backendMessagesIn)
+            }
+            try await Task.sleep(for: interval)
+        }
+    }
+
+    private static func forward(_ proxy: BusProxy, _ logger: Logger) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let thread = Thread {
+                continuation.resume(with: Result {
+                    try proxy.run { frontend, backend in
+                        logger.info("proxy forwarding", metadata: [
+                            "frontend": "\(frontend.map(\.description).joined(separator: " "))",
+                            "backend": "\(backend.map(\.description).joined(separator: " "))",
+                        ])
+                    }
+                })
+            }
+            thread.name = "proxy"
+            thread.start()
+        }
     }
 }
