@@ -23,11 +23,15 @@ public final class BusProxy: Sendable {
         public var frontendSecurity: CurveSecurity?
         /// CURVE on the backend, where subscribers are clients.
         public var backendSecurity: CurveSecurity?
+        /// Wait for the slowest subscriber instead of dropping at its high-water mark
+        /// (`XPUB_NODROP`). For benchmarks only: a live proxy must never wait.
+        public var lossless: Bool
 
         public init(
             frontend: [Endpoint], backend: [Endpoint], highWaterMark: Int32 = 100_000,
-            frontendSecurity: CurveSecurity? = nil, backendSecurity: CurveSecurity? = nil
+            frontendSecurity: CurveSecurity? = nil, backendSecurity: CurveSecurity? = nil, lossless: Bool = false
         ) {
+            self.lossless = lossless
             self.frontend = frontend
             self.backend = backend
             self.highWaterMark = highWaterMark
@@ -63,6 +67,7 @@ public final class BusProxy: Sendable {
         try frontend.setSendHighWaterMark(configuration.highWaterMark)
         try backend.setSendHighWaterMark(configuration.highWaterMark)
         try backend.setReceiveHighWaterMark(configuration.highWaterMark)
+        try backend.setXPubNoDrop(configuration.lossless)
         let frontendOpened = try Self.open(frontend, configuration.frontend, configuration.frontendSecurity)
         let backendOpened = try Self.open(backend, configuration.backend, configuration.backendSecurity)
         ready(frontendOpened, backendOpened)
