@@ -25,7 +25,8 @@ public enum ProxyBenchmark {
 }
 
 /// ``BusSide``'s publisher; the receiving side runs a ``BusProxy`` connected to it and a
-/// ``Subscriber`` on the proxy's backend.
+/// ``Subscriber`` on the proxy's backend. The proxy has a ZeroMQ context (and I/O thread) of its
+/// own, as the separate process `tickbus proxy` has.
 struct ProxiedSide: BenchSide {
     final class Receiver: BenchReceiver {
         let proxy: BusProxy
@@ -33,7 +34,7 @@ struct ProxiedSide: BenchSide {
         let subscriber: BusSide.Receiver
 
         init(_ context: ZMQContext, _ publisher: String) throws {
-            proxy = try BusProxy(context: context, configuration: .init(
+            proxy = try BusProxy(context: try ZMQContext(ioThreads: 1), configuration: .init(
                 frontend: [Endpoint(.connect, publisher)], backend: [Endpoint(.bind, "tcp://127.0.0.1:*")],
                 highWaterMark: 10_000, lossless: true))
             let opened = DispatchSemaphore(value: 0)

@@ -15,9 +15,9 @@ struct ProxyCommand: AsyncParsableCommand {
             heartbeats reach subscribers as the publishers sent them, and subscriptions (exact \
             topics too) flow back up to the publishers. --frontend connects to a publisher \
             (tickbus ingest or bars on another host); --frontend-bind waits for publishers that \
-            connect (their --bus '>tcp://proxy:7711'); --backend binds where subscribers connect. \
+            connect (their --bus '>tcp://proxy:7704'); --backend binds where subscribers connect. \
             Any endpoint may start with @ (bind) or > (connect). Stops cleanly on SIGINT/SIGTERM. \
-            See docs/deploy (deploy/README.md) and docs/bus.md.
+            See docs/bus.md and deploy/README.md.
             """)
 
     @Option(name: .customLong("frontend"), help: "Publisher endpoint to connect to; repeatable.")
@@ -38,7 +38,7 @@ struct ProxyCommand: AsyncParsableCommand {
     }
 
     var frontendEndpoints: [Endpoint] {
-        frontend.map { Endpoint(parsing: $0, default: .connect) } + frontendBind.map { Endpoint(parsing: "@" + $0, default: .bind) }
+        frontend.map { Endpoint(parsing: $0, default: .connect) } + frontendBind.map { Endpoint(.bind, $0.hasPrefix("@") ? String($0.dropFirst()) : $0) }
     }
 
     var backendEndpoints: [Endpoint] {
