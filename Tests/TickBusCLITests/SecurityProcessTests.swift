@@ -1,5 +1,7 @@
+import Bus
 import Foundation
 import Testing
+import TickBusCore
 import ZeroMQ
 
 /// docs/security.md through real processes: loopback-only binds, CURVE with keys from
@@ -121,6 +123,46 @@ struct SecurityProcessTests {
         #expect(ingestErr.contains("client refused") && ingestErr.contains("client key not allowed"), "\(ingestErr)")
     }
 
+    @Test func aProxyServesRemoteSubscribersUnderCurveWhileReadingALocalPublisherInTheClear() async throws {
+        let dir = try await keys(["proxy", "alice", "mallory"])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: dir + "/alice.key", toPath: dir + "/clients/alice.key")
+        let context = try ZMQContext()
+        let publisher = try Publisher(context: context, configuration: .init(name: "local", endpoints: ["tcp://127.0.0.1:*"]))
+        let backend = "tcp://127.0.0.1:\(Self.freePort())"
+        let proxy = try TickBusProcess([
+            "proxy", "--frontend", publisher.endpoints[0], "--backend", backend,
+            "--curve-secret-key", dir + "/proxy.key_secret", "--curve-allow", dir + "/clients",
+        ])
+        defer { proxy.interrupt(); proxy.finish() }
+        let mallory = try TickBusProcess(["tap", "--endpoint", backend, "T.MSFT", "--curve-secret-key", dir + "/mallory.key_secret",
+                                          "--curve-server-key", dir + "/proxy.key"])
+        let plain = try TickBusProcess(["tap", "--endpoint", backend, "T.IBM"])
+        let alice = try TickBusProcess(["tap", "--count", "3", "--endpoint", backend, "T.AAPL", "--curve-secret-key",
+                                        dir + "/alice.key_secret", "--curve-server-key", dir + "/proxy.key"])
+        defer { alice.interrupt(); alice.finish() }
+        // Only alice's subscription crosses the proxy: the others never completed a handshake.
+        #expect(try publisher.waitForSubscriber(matching: "T.AAPL", timeout: .seconds(20)))
+        for symbol in ["AAPL", "MSFT", "IBM"] {
+            for i in 0..<3 {
+                try publisher.publish(.trade(Trade(
+                    header: RecordHeader(market: .stocks, tsEvent: Int64(i), tsRecv: 0, symbol: try Symbol(symbol)),
+                    price: Price(units: 10), size: 1)))
+            }
+        }
+        #expect(!publisher.subscriptions.contains(Array("T.MSFT ".utf8)) && !publisher.subscriptions.contains(Array("T.IBM ".utf8)))
+        let (status, out, err) = await alice.wait()
+        #expect(status == 0 && out.split(separator: "\n").count == 3 && out.contains("T.AAPL #3"), "\(out) \(err)")
+        mallory.interrupt()
+        plain.interrupt()
+        let (_, malloryOut, _) = await mallory.wait()
+        let (_, plainOut, _) = await plain.wait()
+        #expect(malloryOut.isEmpty && plainOut.isEmpty, "\(malloryOut) \(plainOut)")
+        proxy.interrupt()
+        let (proxyStatus, _, proxyErr) = await proxy.wait()
+        #expect(proxyStatus == 0 && proxyErr.contains("client refused"), "\(proxyErr)")
+    }
+
     @Test func theMassiveAPIKeyAppearsInNoOutputNoBusMessageAndNoControlReply() async throws {
         let key = "TBKEY" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
         let simPort = Self.freePort(), bus = "tcp://127.0.0.1:\(Self.freePort())", control = "tcp://127.0.0.1:\(Self.freePort())"
@@ -133,7 +175,7 @@ struct SecurityProcessTests {
         try everything.connect(bus)
         let ingest = try TickBusProcess([
             "ingest", "--url", "ws://127.0.0.1:\(simPort)/stocks", "--subscribe", "T.AAPL,Q.AAPL,A.*", "--bus", bus,
-            "--control", control, "--state-file", state,
+            "--control", control, "--state-file", state, "--log-level", "trace",
         ], environment: ["MASSIVE_API_KEY": key])
         defer { ingest.interrupt(); ingest.finish() }
 
