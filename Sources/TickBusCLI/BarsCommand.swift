@@ -18,7 +18,7 @@ struct BarsCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("bus"), help: "Bus endpoint to read trades from; repeatable.")
     var input: [String] = ["tcp://127.0.0.1:7700"]
-    @Option(name: .customLong("publish"), help: "Endpoint to publish bars on; repeatable.")
+    @Option(name: .customLong("publish"), help: "Endpoint to publish bars on; repeatable (>tcp://host:port connects to a proxy).")
     var output: [String] = ["tcp://127.0.0.1:7702"]
     @Option(help: "Bar lengths, comma-separated.") var intervals = "1s,5s,15s,30s,1m,5m,15m,30m,1h,1d"
     @Option(help: "Seconds after a bar's end before it is published.") var grace: Double = 2

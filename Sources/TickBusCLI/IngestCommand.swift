@@ -26,7 +26,7 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Stream URL instead of a feed, e.g. ws://127.0.0.1:7790/stocks for tickbus sim.") var url: String?
     @Option(name: .customLong("subscribe"), help: "Massive subscriptions, comma-separated (T.AAPL,A.*); repeatable.")
     var subscriptions: [String] = []
-    @Option(name: .customLong("bus"), help: "Bus endpoint to bind; repeatable (default tcp://127.0.0.1:7700).")
+    @Option(name: .customLong("bus"), help: "Bus endpoint to bind; repeatable (default tcp://127.0.0.1:7700; >tcp://host:port connects to a proxy).")
     var busEndpoints: [String] = []
     @Option(help: "Process name for S.<name> and H.<name> (default ingest).") var name: String?
     @Option(help: "The .env file to read MASSIVE_API_KEY from.") var envFile = ".env"

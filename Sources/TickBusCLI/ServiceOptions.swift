@@ -4,12 +4,23 @@ import Prometheus
 import ServiceLifecycle
 import Telemetry
 
-/// Logging and metrics options shared by every long-running command (docs/operations.md).
-struct ServiceOptions: ParsableArguments {
+/// Logging options of every command that logs (docs/operations.md).
+struct LogOptions: ParsableArguments {
     @Option(help: "Log lines as text or json (one JSON object per line), on stderr.")
     var logFormat: LogFormat = .text
     @Option(help: "Least important level logged: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
+
+    /// Installs the log handler and returns the process's logger.
+    func bootstrap(label: String) -> Logger {
+        logFormat.bootstrap(level: logLevel)
+        return Logger(label: label)
+    }
+}
+
+/// Logging and metrics options shared by every long-running service (docs/operations.md).
+struct ServiceOptions: ParsableArguments {
+    @OptionGroup var log: LogOptions
     @Option(help: "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0: any free port; default: none).")
     var metricsPort: Int?
 
@@ -21,8 +32,7 @@ struct ServiceOptions: ParsableArguments {
     /// process's logger and the metrics server to run beside the process's services (nil
     /// without --metrics-port).
     func bootstrap(label: String) -> (Logger, MetricsServer?) {
-        logFormat.bootstrap(level: logLevel)
-        let logger = Logger(label: label)
+        let logger = log.bootstrap(label: label)
         guard let metricsPort else { return (logger, nil) }
         return (logger, MetricsServer(registry: MetricsServer.bootstrap(), port: metricsPort, logger: logger))
     }

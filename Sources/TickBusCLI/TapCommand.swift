@@ -32,6 +32,7 @@ struct TapCommand: AsyncParsableCommand {
     var topics: [String] = []
 
     @OptionGroup(title: "Security") var security: SecurityOptions
+    @OptionGroup(title: "Logs") var log: LogOptions
 
     func validate() throws {
         for topic in topics {
@@ -41,8 +42,7 @@ struct TapCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let logger = Logger(label: "tickbus.tap")
+        let logger = log.bootstrap(label: "tickbus.tap")
         let context = try ZMQContext()
         let secured = try security.setUp(
             context: context, binds: endpoints.map { Endpoint(parsing: $0, default: .connect) }, logger: logger)
