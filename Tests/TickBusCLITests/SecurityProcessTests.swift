@@ -123,6 +123,33 @@ struct SecurityProcessTests {
         #expect(ingestErr.contains("client refused") && ingestErr.contains("client key not allowed"), "\(ingestErr)")
     }
 
+    @Test func barsReadsACurveIngestAndServesItsBarsUnderCurve() async throws {
+        let dir = try await keys(["ingest", "bars", "tap"])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/bars-clients", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: dir + "/bars.key", toPath: dir + "/clients/bars.key")
+        try FileManager.default.copyItem(atPath: dir + "/tap.key", toPath: dir + "/bars-clients/tap.key")
+        let simPort = Self.freePort(), bus = "tcp://127.0.0.1:\(Self.freePort())", barsBus = "tcp://127.0.0.1:\(Self.freePort())"
+        let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "500"])
+        defer { sim.interrupt(); sim.finish() }
+        let ingest = try TickBusProcess([
+            "ingest", "--url", "ws://127.0.0.1:\(simPort)/stocks", "--subscribe", "T.*", "--bus", bus, "--control", "none",
+            "--state-file", dir + "/state.json", "--curve-secret-key", dir + "/ingest.key_secret", "--curve-allow", dir + "/clients",
+        ])
+        defer { ingest.interrupt(); ingest.finish() }
+        let bars = try TickBusProcess([
+            "bars", "--bus", bus, "--publish", barsBus, "--intervals", "1s", "--grace", "0.2",
+            "--curve-secret-key", dir + "/bars.key_secret", "--curve-server-key", dir + "/ingest.key",
+            "--curve-allow", dir + "/bars-clients",
+        ])
+        defer { bars.interrupt(); bars.finish() }
+        let (status, out, err) = await (try TickBusProcess([
+            "tap", "--count", "3", "--endpoint", barsBus, "B1s.", "--curve-secret-key", dir + "/tap.key_secret",
+            "--curve-server-key", dir + "/bars.key",
+        ])).wait()
+        #expect(status == 0 && out.split(separator: "\n").filter { $0.contains(" B1s.") }.count == 3, "\(out) \(err)")
+    }
+
     @Test func aProxyServesRemoteSubscribersUnderCurveWhileReadingALocalPublisherInTheClear() async throws {
         let dir = try await keys(["proxy", "alice", "mallory"])
         defer { try? FileManager.default.removeItem(atPath: dir) }
