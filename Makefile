@@ -20,7 +20,7 @@ deps:
 
 ## pydeps: the Python packages of Tests/requirements.txt, when missing.
 pydeps:
-	@if ! $(PYTHON) -c "import pandas" 2>/dev/null; then \
+	@if ! $(PYTHON) -c "import pandas, zmq" 2>/dev/null; then \
 		echo "Installing the Python test packages (pip)..."; \
 		$(PYTHON) -m pip install -q -r Tests/requirements.txt 2>/dev/null \
 			|| $(PYTHON) -m pip install -q --break-system-packages -r Tests/requirements.txt; \

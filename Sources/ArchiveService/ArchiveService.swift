@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import Telemetry
 import TickBusCore
 import ZeroMQ
 
@@ -22,12 +23,22 @@ public final class ArchiveService: Service, Sendable {
         public var writer: ArchiveWriter.Configuration
         public var flushInterval: Duration
         public var name: String
+        /// CURVE for reading the bus (a client of its publishers); nil: plain.
+        public var inputSecurity: CurveSecurity?
+        /// CURVE for the status publisher (a server); nil: plain.
+        public var outputSecurity: CurveSecurity?
+        /// How often the counters are exported through swift-metrics; nil: not exported.
+        public var metricsInterval: Duration?
 
         public init(
             input: [String] = ["tcp://127.0.0.1:7700", "tcp://127.0.0.1:7702"],
-            filters: [TopicFilter] = ArchiveService.defaultFilters, output: [String] = ["tcp://127.0.0.1:7703"],
-            writer: ArchiveWriter.Configuration = .init(), flushInterval: Duration = .seconds(1), name: String = "archive"
+            filters: [TopicFilter] = ArchiveService.defaultFilters, output: [String] = ["tcp://127.0.0.1:7705"],
+            writer: ArchiveWriter.Configuration = .init(), flushInterval: Duration = .seconds(1), name: String = "archive",
+            inputSecurity: CurveSecurity? = nil, outputSecurity: CurveSecurity? = nil, metricsInterval: Duration? = nil
         ) {
+            self.inputSecurity = inputSecurity
+            self.outputSecurity = outputSecurity
+            self.metricsInterval = metricsInterval
             self.input = input
             self.filters = filters
             self.output = output
@@ -69,7 +80,8 @@ public final class ArchiveService: Service, Sendable {
 
     public func run() async throws {
         let publisher = try PublisherService(
-            context: context, configuration: .init(name: configuration.name, endpoints: configuration.output))
+            context: context,
+            configuration: .init(name: configuration.name, endpoints: configuration.output, security: configuration.outputSecurity))
         defer { publisher.stop() }
         state.withLock { $0.endpoints = publisher.endpoints }
         logger.info("archiving", metadata: [
@@ -82,17 +94,24 @@ public final class ArchiveService: Service, Sendable {
     /// The archiving thread: read records, batch them, flush on time and at the end.
     private func archive(_ publisher: PublisherService) throws {
         let subscriber = try Subscriber(
-            context: context, configuration: .init(endpoints: configuration.input, filters: configuration.filters))
+            context: context,
+            configuration: .init(endpoints: configuration.input, filters: configuration.filters, security: configuration.inputSecurity))
         let writer = ArchiveWriter(configuration: configuration.writer)
         var checkpoint = ArchiveCheckpoint(path: configuration.writer.directory + "/.archive-checkpoint")
         let name = try Symbol(configuration.name)
         var counters = Counters()
         let interval = configuration.flushInterval.nanoseconds
         var nextFlush = WallClock.nanoseconds() + interval
+        let metrics = configuration.metricsInterval.map { _ in SnapshotMetrics(dimensions: [("process", configuration.name)]) }
+        var nextExport = Int64.min
         func flush() {
             writer.flush { event in report(publisher, name, event) }
             do { try checkpoint.save() } catch { logger.error("cannot save the checkpoint: \(error)") }
             counters.writer = writer.counters
+            if let metrics, let every = configuration.metricsInterval, WallClock.nanoseconds() >= nextExport {
+                export(counters, metrics, publisher)
+                nextExport = WallClock.nanoseconds() + every.nanoseconds
+            }
             let snapshot = counters
             state.withLock { $0.counters = snapshot }
         }
@@ -124,6 +143,24 @@ public final class ArchiveService: Service, Sendable {
                 nextFlush = WallClock.nanoseconds() + interval
             }
         }
+    }
+
+    /// Exports the counters through swift-metrics at flush time; docs/operations.md lists the names.
+    private func export(_ c: Counters, _ metrics: SnapshotMetrics, _ publisher: PublisherService) {
+        metrics.count("tickbus_archive_records_total", total: c.records)
+        metrics.count("tickbus_archive_rows_total", total: c.writer.rows)
+        metrics.count("tickbus_archive_duplicates_total", total: c.writer.duplicates)
+        metrics.count("tickbus_archive_refused_total", total: c.writer.refused)
+        metrics.count("tickbus_archive_late_bars_total", total: c.writer.late)
+        metrics.count("tickbus_archive_dropped_total", total: c.writer.dropped)
+        metrics.count("tickbus_archive_write_errors_total", total: c.writer.writeErrors)
+        metrics.count("tickbus_archive_repairs_total", total: c.writer.repairs)
+        metrics.count("tickbus_archive_missed_while_down_total", total: c.missedWhileDown)
+        metrics.count("tickbus_archive_input_gaps_total", total: c.gaps)
+        metrics.count("tickbus_archive_input_lost_total", total: c.lost)
+        metrics.count("tickbus_archive_input_restarts_total", total: c.restarts)
+        metrics.gauge("tickbus_archive_buffered_rows", Double(c.writer.buffered))
+        metrics.gauge("tickbus_archive_open_files", Double(c.writer.openFiles))
     }
 
     private func input(_ publisher: PublisherService, _ name: Symbol, _ event: BusEvent) {

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import Telemetry
 import TickBusCore
 import ZeroMQ
 
@@ -27,14 +28,24 @@ public final class BarsService: Service, Sendable {
         public var source: Source
         /// Flat bars at the last close for buckets without trades.
         public var fill: Bool
+        /// CURVE for reading the bus (a client of its publisher); nil: plain.
+        public var inputSecurity: CurveSecurity?
+        /// CURVE for the bars publisher (a server); nil: plain.
+        public var outputSecurity: CurveSecurity?
+        /// How often the counters are exported through swift-metrics; nil: not exported.
+        public var metricsInterval: Duration?
 
         public init(
             input: [String] = ["tcp://127.0.0.1:7700"], output: [String] = ["tcp://127.0.0.1:7702"],
             intervals: [BarInterval] = BarInterval.standard, grace: Duration = .seconds(2),
-            revisionWindow: Duration = .seconds(900), name: String = "bars", source: Source = .trades, fill: Bool = false
+            revisionWindow: Duration = .seconds(900), name: String = "bars", source: Source = .trades, fill: Bool = false,
+            inputSecurity: CurveSecurity? = nil, outputSecurity: CurveSecurity? = nil, metricsInterval: Duration? = nil
         ) {
             self.source = source
             self.fill = fill
+            self.metricsInterval = metricsInterval
+            self.inputSecurity = inputSecurity
+            self.outputSecurity = outputSecurity
             self.input = input
             self.output = output
             self.intervals = intervals
@@ -89,7 +100,7 @@ public final class BarsService: Service, Sendable {
 
     public func run() async throws {
         let publisher = try PublisherService(
-            context: context, configuration: .init(name: configuration.name, endpoints: configuration.output))
+            context: context, configuration: .init(name: configuration.name, endpoints: configuration.output, security: configuration.outputSecurity))
         defer { publisher.stop() }
         state.withLock { $0.endpoints = publisher.endpoints }
         logger.info("publishing bars", metadata: ["endpoints": "\(publisher.endpoints.joined(separator: " "))"])
@@ -97,10 +108,29 @@ public final class BarsService: Service, Sendable {
     }
 
 
+    /// Exports the counters (shared by the aggregation thread every 100 ms) and the publisher's
+    /// through swift-metrics; docs/operations.md lists the names.
+    private func export(_ c: Counters, _ metrics: SnapshotMetrics, _ publisher: PublisherService) {
+        let bus = publisher.counters
+        metrics.count("tickbus_bars_trades_total", total: c.trades)
+        metrics.count("tickbus_bars_input_bars_total", total: c.inputBars)
+        metrics.count("tickbus_bars_historical_total", total: c.historical)
+        metrics.count("tickbus_bars_bars_total", total: c.bars)
+        metrics.count("tickbus_bars_revisions_total", total: c.revisions)
+        metrics.count("tickbus_bars_late_trades_total", total: c.lateTrades)
+        metrics.count("tickbus_bars_input_gaps_total", total: c.gaps)
+        metrics.count("tickbus_bars_input_restarts_total", total: c.restarts)
+        metrics.count("tickbus_bus_published_total", total: bus.published)
+        metrics.count("tickbus_bus_dropped_total", total: bus.dropped)
+        metrics.count("tickbus_bus_heartbeats_total", total: bus.heartbeats)
+        metrics.gauge("tickbus_bus_queued", Double(publisher.queued))
+    }
+
     /// The aggregation thread: read trades, build bars, close them on time.
     private func aggregate(_ publisher: PublisherService) throws {
         let subscriber = try Subscriber(
-            context: context, configuration: .init(endpoints: configuration.input, filters: [configuration.source.filter]))
+            context: context,
+            configuration: .init(endpoints: configuration.input, filters: [configuration.source.filter], security: configuration.inputSecurity))
         var builder = BarBuilder(
             intervals: configuration.intervals, grace: configuration.grace, revisionWindow: configuration.revisionWindow,
             fill: configuration.fill)
@@ -112,6 +142,8 @@ public final class BarsService: Service, Sendable {
             counters.bars += 1
         }
         var nextClose = WallClock.nanoseconds()
+        let metrics = configuration.metricsInterval.map { _ in SnapshotMetrics(dimensions: [("process", configuration.name)]) }
+        var nextExport = nextClose
         var reportedLate: UInt64 = 0
         while !stopping.isSet {
             let event = try subscriber.next(timeout: .milliseconds(50))
@@ -140,6 +172,10 @@ public final class BarsService: Service, Sendable {
                 nextClose = now + 100_000_000
                 counters.revisions = builder.revisions
                 counters.lateTrades = builder.lateTrades
+                if let metrics, let interval = configuration.metricsInterval, now >= nextExport {
+                    export(counters, metrics, publisher)
+                    nextExport = now + interval.nanoseconds
+                }
                 let snapshot = counters
                 state.withLock { $0.counters = snapshot }
                 if counters.lateTrades > reportedLate {

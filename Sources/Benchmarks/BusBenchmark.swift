@@ -35,12 +35,12 @@ public enum BusBenchmark {
         }
     }
 
-    private static func median(_ values: [Double]) -> Double {
+    static func median(_ values: [Double]) -> Double {
         values.sorted()[values.count / 2]
     }
 
     /// Runs one publisher thread and one subscriber thread; returns messages per second.
-    private static func measure(_ context: ZMQContext, _ endpoint: String, count: Int, side: some BenchSide) throws -> Double {
+    static func measure(_ context: ZMQContext, _ endpoint: String, count: Int, side: some BenchSide) throws -> Double {
         let bound = Mutex<Result<String, any Error>?>(nil)
         let boundSignal = DispatchSemaphore(value: 0)
         let startedAt = Mutex<Int64>(0)

@@ -13,7 +13,8 @@ public final class Publisher {
     public struct Configuration: Sendable {
         /// The process name: heartbeats go out as `H.<name>`.
         public var name: String
-        /// Endpoints to bind, e.g. `tcp://127.0.0.1:7700`.
+        /// Endpoints to bind, e.g. `tcp://127.0.0.1:7700`; `>tcp://host:port` connects instead
+        /// (to a `tickbus proxy` frontend), `@tcp://…` binds explicitly.
         public var endpoints: [String]
         /// Messages queued per subscriber before libzmq drops that subscriber's messages.
         public var sendHighWaterMark: Int32
@@ -24,12 +25,16 @@ public final class Publisher {
         /// Wait for the slowest subscriber instead of dropping at its high-water mark
         /// (`XPUB_NODROP`). For replays and benchmarks only: a live stream must never wait.
         public var lossless: Bool = false
+        /// CURVE for every endpoint (docs/security.md); nil: plain ZMTP.
+        public var security: CurveSecurity?
 
         public init(
             name: String, endpoints: [String], sendHighWaterMark: Int32 = 100_000,
-            heartbeatInterval: Duration = .seconds(1), epoch: UInt32? = nil, lossless: Bool = false
+            heartbeatInterval: Duration = .seconds(1), epoch: UInt32? = nil, lossless: Bool = false,
+            security: CurveSecurity? = nil
         ) {
             self.lossless = lossless
+            self.security = security
             self.name = name
             self.endpoints = endpoints
             self.sendHighWaterMark = sendHighWaterMark
@@ -49,7 +54,7 @@ public final class Publisher {
 
     public let epoch: UInt32
     public let name: Symbol
-    /// The endpoints actually bound (with real ports for `tcp://host:*`).
+    /// The endpoints actually bound (with real ports for `tcp://host:*`), then those connected.
     public private(set) var endpoints: [String] = []
     public private(set) var counters = Counters()
     /// Subscription prefixes currently held by at least one subscriber.
@@ -78,13 +83,15 @@ public final class Publisher {
         try socket.setSendHighWaterMark(configuration.sendHighWaterMark)
         try socket.setXPubNoDrop(configuration.lossless)
         sendFlags = configuration.lossless ? [] : .dontWait
-        for endpoint in configuration.endpoints {
+        for text in configuration.endpoints {
+            let endpoint = Endpoint(parsing: text, default: .bind)
             do {
-                try socket.bind(endpoint)
-            } catch {
-                throw BusError.bindFailed(endpoint, error.message)
+                try socket.open(endpoint, security: configuration.security)
+            } catch let error as ZMQError {
+                throw endpoint.action == .bind
+                    ? BusError.bindFailed(endpoint.address, error.message) : BusError.connectFailed(endpoint.address, error.message)
             }
-            endpoints.append(try socket.lastEndpoint)
+            endpoints.append(endpoint.action == .bind ? try socket.lastEndpoint : endpoint.address)
         }
         startedAt = WallClock.nanoseconds()
         heartbeatNanoseconds = configuration.heartbeatInterval.nanoseconds

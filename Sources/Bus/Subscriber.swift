@@ -21,7 +21,7 @@ public enum BusEvent: Sendable, Equatable {
 /// publishers' heartbeats. It belongs to the thread that creates it.
 public final class Subscriber {
     public struct Configuration: Sendable {
-        /// Endpoints to connect, e.g. `tcp://127.0.0.1:7700`.
+        /// Endpoints to connect, e.g. `tcp://127.0.0.1:7700`; `@tcp://…` binds instead.
         public var endpoints: [String]
         /// What to receive; empty means everything.
         public var filters: [TopicFilter]
@@ -29,11 +29,14 @@ public final class Subscriber {
         public var receiveHighWaterMark: Int32
         /// A publisher whose heartbeats stop for this long is reported silent.
         public var heartbeatTimeout: Duration
+        /// CURVE for every endpoint (docs/security.md); nil: plain ZMTP.
+        public var security: CurveSecurity?
 
         public init(
             endpoints: [String], filters: [TopicFilter] = [], receiveHighWaterMark: Int32 = 100_000,
-            heartbeatTimeout: Duration = .seconds(3)
+            heartbeatTimeout: Duration = .seconds(3), security: CurveSecurity? = nil
         ) {
+            self.security = security
             self.endpoints = endpoints
             self.filters = filters
             self.receiveHighWaterMark = receiveHighWaterMark
@@ -81,11 +84,13 @@ public final class Subscriber {
         let filters = configuration.filters.isEmpty ? [try! TopicFilter("")] : configuration.filters
         for filter in filters { try socket.subscribe(filter.prefix) }
         if !filters.contains(where: { $0.prefix.isEmpty }) { try socket.subscribe("H.") }
-        for endpoint in configuration.endpoints {
+        for text in configuration.endpoints {
+            let endpoint = Endpoint(parsing: text, default: .connect)
             do {
-                try socket.connect(endpoint)
-            } catch {
-                throw BusError.connectFailed(endpoint, error.message)
+                try socket.open(endpoint, security: configuration.security)
+            } catch let error as ZMQError {
+                throw endpoint.action == .bind
+                    ? BusError.bindFailed(endpoint.address, error.message) : BusError.connectFailed(endpoint.address, error.message)
             }
         }
         startedAt = MonotonicClock.nanoseconds()

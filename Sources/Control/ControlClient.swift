@@ -29,18 +29,27 @@ public final class ControlClient {
     public let endpoint: String
     public let timeout: Duration
     private let context: ZMQContext
+    private let security: CurveSecurity?
+    private let token: String?
     private var socket: Socket
 
-    public init(context: ZMQContext, endpoint: String, timeout: Duration = .seconds(5)) throws(ZMQError) {
+    /// A client of `endpoint`; with `security` a CURVE client, with `token` every request
+    /// carries `"token"`.
+    public init(
+        context: ZMQContext, endpoint: String, timeout: Duration = .seconds(5),
+        security: CurveSecurity? = nil, token: String? = nil
+    ) throws {
         self.context = context
         self.endpoint = endpoint
         self.timeout = timeout
-        socket = try ControlClient.connect(context, endpoint)
+        self.security = security
+        self.token = token
+        socket = try ControlClient.connect(context, endpoint, security)
     }
 
-    private static func connect(_ context: ZMQContext, _ endpoint: String) throws(ZMQError) -> Socket {
+    private static func connect(_ context: ZMQContext, _ endpoint: String, _ security: CurveSecurity?) throws -> Socket {
         let socket = try Socket(context, .req)
-        try socket.connect(endpoint)
+        try socket.open(Endpoint(parsing: endpoint, default: .connect), security: security)
         return socket
     }
 
@@ -54,7 +63,7 @@ public final class ControlClient {
             guard try poller.poll(timeoutMilliseconds: Int(timeout.nanoseconds / 1_000_000)) > 0,
                   let reply = try socket.receiveString(flags: .dontWait)
             else {
-                socket = try ControlClient.connect(context, endpoint)
+                socket = try ControlClient.connect(context, endpoint, security)
                 throw ControlClientError.timeout(endpoint: endpoint, after: timeout)
             }
             text = reply
@@ -74,6 +83,7 @@ public final class ControlClient {
     public func call(_ op: String, _ fields: (inout JSONObject) -> Void = { _ in }) throws(ControlClientError) -> JSONValue {
         var request = JSONObject()
         request.add("op", string: op)
+        if let token { request.add("token", string: token) }
         fields(&request)
         let reply = try send(request.text)
         if reply["ok"]?.bool == true { return reply }

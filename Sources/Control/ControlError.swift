@@ -30,6 +30,8 @@ public struct ControlError: Error, Equatable, CustomStringConvertible {
         case notFound = "not_found"
         /// The server cannot do this now (too many jobs, no REST access configured).
         case unavailable = "unavailable"
+        /// The server requires a `"token"` and the request has none, or another one.
+        case unauthorized = "unauthorized"
         /// The server failed while serving a valid request (e.g. the state file cannot be written).
         case `internal` = "internal"
     }

@@ -30,8 +30,13 @@ public final class ControlServer: Sendable {
         let finished = DispatchSemaphore(value: 0)
     }
 
-    /// Binds `endpoint` and starts serving on a new thread.
-    public init(context: ZMQContext, endpoint: String, handler: some ControlHandler, logger: Logger) throws {
+    /// Binds `endpoint` and starts serving on a new thread. With `security` the socket is a
+    /// CURVE server (clients checked by the context's ``ZAPHandler``); with `token`, requests
+    /// without `"token"` equal to it are refused with `unauthorized`.
+    public init(
+        context: ZMQContext, endpoint: String, handler: some ControlHandler, logger: Logger,
+        security: CurveSecurity? = nil, token: String? = nil
+    ) throws {
         let ready = Mutex<Result<String, any Error>?>(nil)
         let started = DispatchSemaphore(value: 0)
         let shared = shared
@@ -42,7 +47,7 @@ public final class ControlServer: Sendable {
                 socket = try Socket(context, .rep)
                 // Bigger frames are cut off by libzmq instead of being buffered in full.
                 try socket.setMaxMessageSize(16 << 20)
-                try socket.bind(endpoint)
+                try socket.open(Endpoint(parsing: endpoint, default: .bind), security: security)
                 ready.withLock { $0 = .success((try? socket.lastEndpoint) ?? endpoint) }
                 started.signal()
             } catch {
@@ -50,7 +55,7 @@ public final class ControlServer: Sendable {
                 started.signal()
                 return
             }
-            ControlServer.serve(socket, handler: handler, shared: shared, logger: logger)
+            ControlServer.serve(socket, handler: handler, token: token.map { Array($0.utf8) }, shared: shared, logger: logger)
         }
         thread.name = "control"
         thread.start()
@@ -72,7 +77,7 @@ public final class ControlServer: Sendable {
     }
 
     private static func serve(
-        _ socket: Socket, handler: some ControlHandler, shared: Shared, logger: Logger
+        _ socket: Socket, handler: some ControlHandler, token: [UInt8]?, shared: Shared, logger: Logger
     ) {
         let poller = Poller()
         poller.add(socket)
@@ -80,7 +85,7 @@ public final class ControlServer: Sendable {
             do {
                 guard try poller.poll(timeoutMilliseconds: 100) > 0 else { continue }
                 guard let frames = try socket.receiveMultipart(flags: .dontWait) else { continue }
-                let reply = respond(to: frames, handler: handler, logger: logger)
+                let reply = respond(to: frames, handler: handler, token: token, logger: logger)
                 shared.state.withLock {
                     $0.counters.requests += 1
                     if !reply.ok { $0.counters.errors += 1 }
@@ -95,12 +100,17 @@ public final class ControlServer: Sendable {
         }
     }
 
-    static func respond(to frames: [[UInt8]], handler: some ControlHandler, logger: Logger) -> (ok: Bool, text: String) {
+    static func respond(
+        to frames: [[UInt8]], handler: some ControlHandler, token: [UInt8]? = nil, logger: Logger
+    ) -> (ok: Bool, text: String) {
         do throws(ControlError) {
             guard frames.count == 1 else {
                 throw ControlError(.badRequest, "a request is one frame; got \(frames.count)")
             }
             let request = try ControlRequest(bytes: frames[0])
+            if let token, !constantTimeEqual(Array((request.body["token"]?.string ?? "").utf8), token) {
+                throw ControlError(.unauthorized, "this control socket needs \"token\" (ctl --control-token-file)")
+            }
             var reply = JSONObject()
             reply.add("ok", raw: "true")
             try handler.handle(request, reply: &reply)
@@ -121,4 +131,13 @@ public final class ControlServer: Sendable {
         reply.add("error", raw: detail.text)
         return reply.text
     }
+}
+
+/// Whether `a == b`, in a time that depends on their lengths only, not on where they differ.
+func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+    for i in 0..<max(a.count, b.count) {
+        difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+    }
+    return difference == 0
 }

@@ -5,6 +5,7 @@ import Massive
 import MassiveREST
 import ServiceLifecycle
 import Synchronization
+import Telemetry
 import TickBusCore
 import ZeroMQ
 
@@ -35,6 +36,12 @@ public final class IngestService: Service, Sendable {
         public var onDemand: Bool
         /// Reported by `ping` and `status`.
         public var version: String
+        /// CURVE for the bus and control sockets (docs/security.md); nil: plain.
+        public var security: CurveSecurity?
+        /// When set, control requests must carry it as `"token"`.
+        public var controlToken: String?
+        /// How often the counters are exported through swift-metrics; nil: not exported.
+        public var metricsInterval: Duration?
 
         public init(
             stream: MassiveStream.Configuration, busEndpoints: [String] = ["tcp://127.0.0.1:7700"],
@@ -42,8 +49,12 @@ public final class IngestService: Service, Sendable {
             controlEndpoint: String? = nil, stateFile: String? = nil,
             rest: MassiveRESTConfiguration? = nil, backfill: BackfillJobs.Configuration = .init(), gapRepair: Bool = true,
             gapRepairDelay: Duration = .seconds(5),
-            onDemand: Bool = false, version: String = "0"
+            onDemand: Bool = false, version: String = "0", security: CurveSecurity? = nil, controlToken: String? = nil,
+            metricsInterval: Duration? = nil
         ) {
+            self.metricsInterval = metricsInterval
+            self.security = security
+            self.controlToken = controlToken
             self.stream = stream
             self.busEndpoints = busEndpoints
             self.name = name
@@ -86,7 +97,7 @@ public final class IngestService: Service, Sendable {
             context: context,
             configuration: .init(
                 name: configuration.name, endpoints: configuration.busEndpoints,
-                sendHighWaterMark: configuration.sendHighWaterMark),
+                sendHighWaterMark: configuration.sendHighWaterMark, security: configuration.security),
             lastValues: LastValueCache(), onSubscriptionChange: onDemand?.update)
         defer { publisher.stop() }
         logger.info("publishing on the bus", metadata: ["endpoints": "\(publisher.endpoints.joined(separator: " "))"])
@@ -110,7 +121,7 @@ public final class IngestService: Service, Sendable {
                     name: configuration.name, version: configuration.version, url: configuration.stream.endpoint.url,
                     market: configuration.stream.endpoint.market, stream: stream, publisher: publisher,
                     reporter: reporter, subscriptions: subscriptions, jobs: jobs),
-                logger: logger)
+                logger: logger, security: configuration.security, token: configuration.controlToken)
         }
         defer { control?.stop() }
         if let control { logger.info("control socket ready", metadata: ["endpoint": "\(control.endpoint)"]) }
@@ -132,6 +143,9 @@ public final class IngestService: Service, Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await stream.run(handler: reporter) }
             group.addTask { try await reporter.reportCounters(of: stream, every: self.configuration.countersInterval) }
+            if let interval = configuration.metricsInterval {
+                group.addTask { try await reporter.exportMetrics(of: stream, every: interval) }
+            }
             if let jobs {
                 group.addTask {
                     await withTaskCancellationHandler { await jobs.run() } onCancel: { jobs.finish() }
@@ -227,6 +241,38 @@ final class StatusReporter: MassiveStreamHandler {
                 "published": .int(Int64(bus.published)), "dropped": .int(Int64(bus.dropped)),
                 "problems": .raw(problems.text), "unpublished": .raw(unpublished.text),
             ])
+        }
+    }
+
+    /// Exports the counters `status` reports through swift-metrics, every `interval` (see
+    /// docs/operations.md for the names). Reads the same snapshots as `status`: the hot path
+    /// makes no metric call.
+    func exportMetrics(of stream: MassiveStream, every interval: Duration) async throws {
+        let metrics = SnapshotMetrics(dimensions: [("process", name.description)])
+        var lastEvents: UInt64 = 0
+        var lastEventAt = MonotonicClock.nanoseconds()
+        while true {
+            let decoder = stream.counters
+            let bus = publisher.counters
+            let upstream = upstream.withLock { $0 }
+            let now = MonotonicClock.nanoseconds()
+            if decoder.events != lastEvents {
+                lastEvents = decoder.events
+                lastEventAt = now
+            }
+            metrics.count("tickbus_ingest_frames_total", total: decoder.frames)
+            metrics.count("tickbus_ingest_events_total", total: decoder.events)
+            metrics.count("tickbus_ingest_records_total", total: decoder.records)
+            metrics.count("tickbus_ingest_decode_problems_total", total: decoder.problemTotal)
+            metrics.count("tickbus_bus_published_total", total: bus.published)
+            metrics.count("tickbus_bus_dropped_total", total: bus.dropped)
+            metrics.count("tickbus_bus_heartbeats_total", total: bus.heartbeats)
+            metrics.count("tickbus_ingest_reconnects_total", total: upstream.disconnections)
+            metrics.count("tickbus_ingest_gaps_total", total: upstream.gaps)
+            metrics.gauge("tickbus_bus_queued", Double(publisher.queued))
+            metrics.gauge("tickbus_ingest_streaming", upstream.state == "streaming" ? 1 : 0)
+            metrics.gauge("tickbus_ingest_seconds_since_last_event", Double(now - lastEventAt) / 1e9)
+            try await Task.sleep(for: interval)
         }
     }
 

@@ -23,10 +23,12 @@ struct ArchiveCommand: AsyncParsableCommand {
     var input: [String] = []
     @Option(help: "Data directory.") var dataDir = "data"
     @Option(name: .customLong("publish"), help: "Endpoint for S.<name> and H.<name>; repeatable.")
-    var output: [String] = ["tcp://127.0.0.1:7703"]
+    var output: [String] = ["tcp://127.0.0.1:7705"]
     @Option(help: "Seconds between writes to the files.") var flushInterval: Double = 1
     @Option(help: "Rows kept for unwritable files before the oldest are dropped.") var maxBufferedRows = 1_000_000
     @Option(help: "Process name for S.<name> and H.<name>.") var name = "archive"
+    @OptionGroup(title: "Security") var security: SecurityOptions
+    @OptionGroup(title: "Logs and metrics") var service: ServiceOptions
 
     func validate() throws {
         guard flushInterval > 0, flushInterval <= 60 else { throw ValidationError("--flush-interval must be in (0, 60] seconds") }
@@ -42,17 +44,24 @@ struct ArchiveCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let logger = Logger(label: "tickbus.archive")
+        let (logger, metrics) = service.bootstrap(label: "tickbus.archive")
+        let context = try ZMQContext()
+        let inputs = input.isEmpty ? ["tcp://127.0.0.1:7700", "tcp://127.0.0.1:7702"] : input
+        let secured = try security.setUp(
+            context: context,
+            binds: inputs.map { Endpoint(parsing: $0, default: .connect) } + output.map { Endpoint(parsing: $0, default: .bind) },
+            logger: logger)
         let service = ArchiveService(
             configuration: .init(
-                input: input.isEmpty ? ["tcp://127.0.0.1:7700", "tcp://127.0.0.1:7702"] : input,
-                filters: try filters(), output: output,
+                input: inputs, filters: try filters(), output: output,
                 writer: .init(directory: dataDir, maxBufferedRows: maxBufferedRows),
-                flushInterval: .milliseconds(Int64(flushInterval * 1000)), name: name),
-            context: try ZMQContext(), logger: logger)
+                flushInterval: .milliseconds(Int64(flushInterval * 1000)), name: name,
+                inputSecurity: secured.client, outputSecurity: secured.server, metricsInterval: service.metricsInterval),
+            context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service)], gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
+            services: [.init(service: service)] + metricsServices(metrics), gracefulShutdownSignals: [.sigint, .sigterm],
+            logger: logger))
         try await group.run()
+        secured.authenticator?.stop()
     }
 }

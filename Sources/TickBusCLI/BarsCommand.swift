@@ -19,7 +19,7 @@ struct BarsCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("bus"), help: "Bus endpoint to read trades from; repeatable.")
     var input: [String] = ["tcp://127.0.0.1:7700"]
-    @Option(name: .customLong("publish"), help: "Endpoint to publish bars on; repeatable.")
+    @Option(name: .customLong("publish"), help: "Endpoint to publish bars on; repeatable (>tcp://host:port connects to a proxy).")
     var output: [String] = ["tcp://127.0.0.1:7702"]
     @Option(help: "Bar lengths, comma-separated (default: 1s…1d, or 5s…1d with --source bars).")
     var intervals = ""
@@ -29,6 +29,8 @@ struct BarsCommand: AsyncParsableCommand {
     @Option(help: "Build from `trades` (T.*) or resample the upstream 1-second `bars` (A.*).")
     var source: BarsService.Source = .trades
     @Flag(help: "Publish a flat bar at the last close for an interval without trades.") var fill = false
+    @OptionGroup(title: "Security") var security: SecurityOptions
+    @OptionGroup(title: "Logs and metrics") var service: ServiceOptions
 
     func validate() throws {
         guard grace >= 0, revisionWindow >= 0 else { throw ValidationError("--grace and --revision-window must be ≥ 0") }
@@ -51,17 +53,22 @@ struct BarsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let logger = Logger(label: "tickbus.bars")
+        let (logger, metrics) = service.bootstrap(label: "tickbus.bars")
+        let context = try ZMQContext()
+        let secured = try security.setUp(
+            context: context, binds: (input.map { Endpoint(parsing: $0, default: .connect) } + output.map { Endpoint(parsing: $0, default: .bind) }),
+            logger: logger)
         let service = BarsService(
             configuration: .init(
                 input: input, output: output, intervals: try parsedIntervals(),
                 grace: .milliseconds(Int64(grace * 1000)), revisionWindow: .milliseconds(Int64(revisionWindow * 1000)),
-                name: name, source: source, fill: fill),
-            context: try ZMQContext(), logger: logger)
+                name: name, source: source, fill: fill, inputSecurity: secured.client, outputSecurity: secured.server,
+                metricsInterval: service.metricsInterval),
+            context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service)], gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
+            services: [.init(service: service)] + metricsServices(metrics), gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
+        secured.authenticator?.stop()
     }
 }
 

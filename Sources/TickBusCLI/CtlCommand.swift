@@ -1,6 +1,7 @@
 import ArgumentParser
 import Control
 import Foundation
+import Logging
 import TickBusCore
 import ZeroMQ
 
@@ -21,6 +22,9 @@ struct CtlCommand: ParsableCommand {
         @Option(help: "Ingest's control endpoint.") var endpoint = "tcp://127.0.0.1:7701"
         @Option(help: "Seconds to wait for a reply.") var timeout: Double = 5
         @Flag(help: "Print the reply as JSON.") var json = false
+        @Option(help: "A file holding the control token ingest requires (docs/security.md).")
+        var controlTokenFile: String?
+        @OptionGroup(title: "Security") var security: SecurityOptions
 
         func validate() throws {
             guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
@@ -40,8 +44,12 @@ struct CtlCommand: ParsableCommand {
         }
 
         func request(_ op: String, _ fields: (inout JSONObject) -> Void = { _ in }) throws -> JSONValue {
+            let context = try ZMQContext()
+            let secured = try security.setUp(
+                context: context, binds: [Endpoint(parsing: endpoint, default: .connect)], logger: Logger(label: "tickbus.ctl"))
             let client = try ControlClient(
-                context: try ZMQContext(), endpoint: endpoint, timeout: .milliseconds(Int64(timeout * 1000)))
+                context: context, endpoint: endpoint, timeout: .milliseconds(Int64(timeout * 1000)),
+                security: secured.client ?? secured.server, token: try controlTokenFile.map(ControlTokenFile.read))
             do {
                 return try client.call(op, fields)
             } catch {

@@ -26,7 +26,7 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Stream URL instead of a feed, e.g. ws://127.0.0.1:7790/stocks for tickbus sim.") var url: String?
     @Option(name: .customLong("subscribe"), help: "Massive subscriptions, comma-separated (T.AAPL,A.*); repeatable.")
     var subscriptions: [String] = []
-    @Option(name: .customLong("bus"), help: "Bus endpoint to bind; repeatable (default tcp://127.0.0.1:7700).")
+    @Option(name: .customLong("bus"), help: "Bus endpoint to bind; repeatable (default tcp://127.0.0.1:7700; >tcp://host:port connects to a proxy).")
     var busEndpoints: [String] = []
     @Option(help: "Process name for S.<name> and H.<name> (default ingest).") var name: String?
     @Option(help: "The .env file to read MASSIVE_API_KEY from.") var envFile = ".env"
@@ -46,10 +46,13 @@ struct IngestCommand: AsyncParsableCommand {
     var gapRepair = true
     @Flag(help: "Subscribe upstream to what bus subscribers ask for (T.AAPL → T.AAPL, T. → T.*).")
     var onDemand = false
+    @Option(help: "A file holding the token control requests must carry (docs/security.md).")
+    var controlTokenFile: String?
+    @OptionGroup(title: "Security") var security: SecurityOptions
+    @OptionGroup(title: "Logs and metrics") var service: ServiceOptions
 
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let logger = Logger(label: "tickbus.ingest")
+        let (logger, metrics) = service.bootstrap(label: "tickbus.ingest")
         let file = try config.map(SettingsFile.load) ?? [:]
         let marketName = market ?? file["market"] ?? "stocks"
         let market = try MassiveEndpoint.market(named: marketName)
@@ -82,23 +85,30 @@ struct IngestCommand: AsyncParsableCommand {
             guard rate >= 0 else { throw ValidationError("--backfill-rate must be 0 or more") }
             backfill.rate = rate
         }
+        let busList = busEndpoints.isEmpty
+            ? (file["bus"].map { $0.split(separator: ",").map(String.init) } ?? ["tcp://127.0.0.1:7700"])
+            : busEndpoints
+        let context = try ZMQContext()
+        let binds = (busList + (controlEndpoint == "none" ? [] : [controlEndpoint])).map { Endpoint(parsing: $0, default: .bind) }
+        let secured = try security.setUp(context: context, binds: binds, logger: logger)
+        let controlToken = try controlTokenFile.map(ControlTokenFile.read)
         let ingest = IngestService(
             configuration: .init(
                 stream: .init(endpoint: endpoint, apiKey: apiKey!, subscriptions: params,
                               reconnect: .init(maxAttempts: maxAttempts)),
-                busEndpoints: busEndpoints.isEmpty
-                    ? (file["bus"].map { $0.split(separator: ",").map(String.init) } ?? ["tcp://127.0.0.1:7700"])
-                    : busEndpoints,
+                busEndpoints: busList,
                 name: processName,
                 controlEndpoint: controlEndpoint == "none" ? nil : controlEndpoint,
                 stateFile: statePath,
                 rest: MassiveRESTConfiguration(apiKey: apiKey!, baseURL: restBase),
                 backfill: backfill, gapRepair: gapRepair, onDemand: onDemand,
-                version: TickBus.configuration.version),
-            context: try ZMQContext(), logger: logger)
+                version: TickBus.configuration.version, security: secured.server, controlToken: controlToken,
+                metricsInterval: service.metricsInterval),
+            context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: ingest)], gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
+            services: [.init(service: ingest)] + metricsServices(metrics), gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
+        secured.authenticator?.stop()
     }
 
     /// `$STATE_DIRECTORY/<name>.subscriptions.json` under systemd, else `.tickbus/…` here.

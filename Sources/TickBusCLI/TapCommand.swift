@@ -31,6 +31,9 @@ struct TapCommand: AsyncParsableCommand {
     @Argument(help: "Topics to print (default: everything).")
     var topics: [String] = []
 
+    @OptionGroup(title: "Security") var security: SecurityOptions
+    @OptionGroup(title: "Logs") var log: LogOptions
+
     func validate() throws {
         for topic in topics {
             do { _ = try TopicFilter(topic) } catch { throw ValidationError(error.description) }
@@ -39,16 +42,19 @@ struct TapCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let logger = Logger(label: "tickbus.tap")
+        let logger = log.bootstrap(label: "tickbus.tap")
+        let context = try ZMQContext()
+        let secured = try security.setUp(
+            context: context, binds: endpoints.map { Endpoint(parsing: $0, default: .connect) }, logger: logger)
         let configuration = Subscriber.Configuration(
             endpoints: endpoints, filters: try topics.map(TopicFilter.init),
-            heartbeatTimeout: .milliseconds(Int64(heartbeatTimeout * 1000)))
+            heartbeatTimeout: .milliseconds(Int64(heartbeatTimeout * 1000)), security: secured.client ?? secured.server)
         let format: @Sendable (BusEvent) -> String? = json ? BusEventFormatter.json : BusEventFormatter.text
-        let tap = TapService(configuration: configuration, count: count, format: format)
+        let tap = TapService(configuration: configuration, context: context, count: count, format: format)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: tap, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
+        secured.authenticator?.stop()
     }
 }

@@ -14,15 +14,20 @@ final class TapService: Service, Sendable {
     /// Stop after this many records.
     let count: Int?
     private let stopping = StopFlag()
+    private let context: ZMQContext?
 
-    init(configuration: Subscriber.Configuration, count: Int? = nil, format: @escaping @Sendable (BusEvent) -> String?) {
+    init(
+        configuration: Subscriber.Configuration, context: ZMQContext? = nil, count: Int? = nil,
+        format: @escaping @Sendable (BusEvent) -> String?
+    ) {
         self.configuration = configuration
+        self.context = context
         self.format = format
         self.count = count
     }
 
     func run() async throws {
-        let context = try ZMQContext()
+        let context = try self.context ?? ZMQContext()
         try await runOnOwnThread(named: "tap", stop: stopping) { [self] in try printLoop(context) }
     }
 

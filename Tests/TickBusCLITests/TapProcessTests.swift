@@ -105,7 +105,8 @@ final class TickBusProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var collected = Data()
 
-    init(_ arguments: [String]) throws {
+    /// Starts `tickbus arguments…`; `environment` entries are added to this process's.
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         var binary = directory.appendingPathComponent("tickbus")
         if !FileManager.default.fileExists(atPath: binary.path) {
@@ -113,6 +114,9 @@ final class TickBusProcess: @unchecked Sendable {
         }
         process.executableURL = binary
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardOutput = output
         process.standardError = errors
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in
@@ -136,6 +140,8 @@ final class TickBusProcess: @unchecked Sendable {
     }
 
     func interrupt() { process.interrupt() }
+
+    var pid: Int32 { process.processIdentifier }
 
     /// SIGKILL: no chance to clean up.
     func killHard() { kill(process.processIdentifier, SIGKILL) }
