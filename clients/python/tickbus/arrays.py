@@ -19,6 +19,7 @@ the null price (exactly `units / 1e9` below 2^53 units, i.e. prices under 9,007,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Iterable, List, Optional
 
 import numpy as np
@@ -76,13 +77,15 @@ def _fixed_ok(raw: np.ndarray, allow_empty: bool) -> np.ndarray:
     return ok
 
 
-def _check(array: np.ndarray, code: int, topics: list, lengths: np.ndarray) -> np.ndarray:
-    """Rows of `array` (kind `code`, right size) that pass every check of §5."""
+def _check(array: np.ndarray, code: int, topics: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Rows of `array` (kind `code`, right size) that pass every check of §5; `topics` holds
+    each message's topic bytes, NUL-padded to 40, and `lengths` their lengths."""
     raw = array.view(np.uint8).reshape(len(array), array.dtype.itemsize)
     ok = (array["length"] == array.dtype.itemsize) & (array["version"] == 1) & (array["kind"] == code)
     ok &= (array["market"] <= 6) & (array["flags"] & 0xF0 == 0)
     ok &= (array["_reserved0"] == 0) & (array["_reserved1"] == 0) & (array["_reserved2"] == 0)
-    ok &= _fixed_ok(raw[:, 40:64], False)
+    symbol = raw[:, 40:64]
+    ok &= _fixed_ok(symbol, False)
     if code == 1:
         count = array["condition_count"]
         unused = np.arange(4) >= count[:, None].astype(np.int64)
@@ -90,30 +93,47 @@ def _check(array: np.ndarray, code: int, topics: list, lengths: np.ndarray) -> n
         ok &= _fixed_ok(raw[:, 104:128], True)
     elif code == 3:
         ok &= array["interval"] > 0
-    # Topic: the kind code then the symbol, nothing else.
-    symbol_length = (raw[:, 40:64] != 0).sum(axis=1)
+    # Topic: the kind code, then the symbol, nothing else.
+    symbol_length = (symbol != 0).sum(axis=1)
     if code == 3:
         key = array["interval"].astype(np.uint64) | ((array["flags"] & LOCAL).astype(np.uint64) << 32)
         unique, inverse = np.unique(key, return_inverse=True)
-        codes = [_bar_code(LOCAL if k >> 32 else 0, int(k & 0xFFFFFFFF)) + "." for k in unique.tolist()]
-        prefix = np.array([c.encode("ascii") for c in codes], dtype="S16")[inverse.reshape(-1)]
-        prefix_length = np.array([len(c) for c in codes], dtype=np.int64)[inverse.reshape(-1)]
+        inverse = inverse.reshape(-1)
+        prefixes = [(_bar_code(LOCAL if k >> 32 else 0, int(k & 0xFFFFFFFF)) + ".").encode("ascii")
+                    for k in unique.tolist()]
     else:
-        prefix = _PREFIX[code]
-        prefix_length = len(prefix)
-    ok &= lengths == prefix_length + symbol_length
-    expected = np.char.add(prefix, array["symbol"])
-    ok &= np.array(topics, dtype="S40") == expected
+        inverse = None
+        prefixes = [_PREFIX[code]]
+    for n, prefix in enumerate(prefixes):
+        rows = slice(None) if inverse is None else np.flatnonzero(inverse == n)
+        p = len(prefix)
+        expected = np.zeros((len(array) if inverse is None else len(rows), MAX_TOPIC), np.uint8)
+        expected[:, :p] = np.frombuffer(prefix, np.uint8)
+        expected[:, p:p + 24] = symbol[rows]
+        ok[rows] &= (lengths[rows] == p + symbol_length[rows]) & (topics[rows] == expected).all(axis=1)
     return ok
 
 
+MAX_TOPIC = 40 + 24  # room for a prefix and a 24-byte symbol when building the expected topic
+
+
 def _decode_kind(messages: list, ends: list, code: int):
-    """Messages of kind `code` and the right size → (array, ok mask), topics as bytes."""
+    """Messages of kind `code` and the right size → (array, ok mask). One copy of all the
+    messages, then numpy gathers the records and topics out of it."""
     dtype = DTYPES[code]
-    array = np.frombuffer(b"".join([m[i + 1:] for m, i in zip(messages, ends)]), dtype=dtype)
-    topics = [m[:i] for m, i in zip(messages, ends)]
-    ok = _check(array, code, topics, np.array(ends, dtype=np.int64))
-    return array, ok, topics
+    size = dtype.itemsize
+    count = len(messages)
+    buffer = np.frombuffer(b"".join(messages), np.uint8)
+    sizes = np.fromiter(map(len, messages), np.int64, count)
+    starts = np.cumsum(sizes) - sizes
+    topic_lengths = np.asarray(ends, np.int64)
+    array = buffer[(starts + topic_lengths + 1)[:, None] + np.arange(size)].view(dtype).reshape(count)
+    columns = np.arange(MAX_TOPIC)
+    inside = columns < topic_lengths[:, None]
+    index = np.where(inside, starts[:, None] + columns, 0)
+    topics = np.where(inside, buffer[index], 0).astype(np.uint8)
+    ok = _check(array, code, topics, topic_lengths)
+    return array, ok
 
 
 def _error(message: bytes, code: int) -> WireError:
@@ -123,6 +143,14 @@ def _error(message: bytes, code: int) -> WireError:
     except WireError as error:
         return error
     return WireError("unexpected_kind", f"a {record.kind} record where a {KINDS[code]} was expected")
+
+
+def _ends(messages: list) -> list:
+    """Where each message's topic ends (its first space within 40 bytes), or -1."""
+    try:
+        return list(map(bytes.find, messages, repeat(b" "), repeat(0), repeat(40)))
+    except TypeError:  # not all bytes
+        return [m.find(b" ", 0, 40) for m in messages]
 
 
 def decode_batch(messages: Iterable[bytes], kind=None, errors: str = "raise"):
@@ -148,16 +176,16 @@ def decode_batch(messages: Iterable[bytes], kind=None, errors: str = "raise"):
     if code is None:
         raise ValueError(f"no fixed-size dtype for kind {kind!r}: trade, quote, bar or heartbeat")
     size = DTYPES[code].itemsize
-    ends = [m.find(b" ", 0, 40) for m in messages]
+    ends = _ends(messages)
     shaped = [len(m) - i - 1 == size and i > 0 for m, i in zip(messages, ends)]
     bad: List = []
     if all(shaped):
-        array, ok, _ = _decode_kind(messages, ends, code)
+        array, ok = _decode_kind(messages, ends, code)
         rows = range(len(messages))
     else:
         rows = [n for n, s in enumerate(shaped) if s]
         bad = [(n, _error(messages[n], code)) for n, s in enumerate(shaped) if not s]
-        array, ok, _ = _decode_kind([messages[n] for n in rows], [ends[n] for n in rows], code)
+        array, ok = _decode_kind([messages[n] for n in rows], [ends[n] for n in rows], code)
     if not ok.all():
         bad += [(rows[n], _error(messages[rows[n]], code)) for n in np.flatnonzero(~ok).tolist()]
         array = array[ok]
@@ -257,9 +285,9 @@ def _decode_messages(tracker, messages: list) -> Batch:
     decoded = {}
     for code, (group, ends) in groups.items():
         if group:
-            array, ok, topics = _decode_kind(group, ends, code)
+            array, ok = _decode_kind(group, ends, code)
             symbols = array["symbol"].tolist() if code == 5 else None
-            decoded[code] = (array, ok.tolist(), topics, array["epoch"].tolist(),
+            decoded[code] = (array, ok.tolist(), ends, array["epoch"].tolist(),
                              array["sequence"].tolist(), symbols, [False] * len(group))
     counters = tracker.counters
     sequence = tracker.sequence
@@ -282,13 +310,14 @@ def _decode_messages(tracker, messages: list) -> Batch:
         if code == 0:
             alone(others[n])
             continue
-        array, ok_rows, topics, epochs, seqs, symbols, keep = decoded[code]
+        array, ok_rows, ends, epochs, seqs, symbols, keep = decoded[code]
         if not ok_rows[n]:
             error = _error(groups[code][0][n], code)
             counters.invalid[error.category] = counters.invalid.get(error.category, 0) + 1
             events.append(Invalid(error))
             continue
-        topic = topics[n]
+        message = groups[code][0][n]
+        topic = message[:ends[n]]
         text = _TOPIC_TEXT.get(topic)
         if text is None:
             text = topic.decode("ascii")
@@ -303,7 +332,7 @@ def _decode_messages(tracker, messages: list) -> Batch:
             if check is STALE:
                 continue
             events.append(check)
-        if everything or wanted(groups[code][0][n]):
+        if everything or wanted(message):
             keep[n] = True
     for code, (array, _, _, _, _, _, keep) in decoded.items():
         kept = sum(keep)

@@ -145,6 +145,6 @@ class Control:
     def jobs(self) -> dict:
         return self.call("jobs")
 
-    def job(self, id: int) -> dict:
-        """`job`: state, progress, records, ... of one backfill job."""
-        return self.call("job", id=id)
+    def job(self, id) -> dict:
+        """`job`: state, progress, records, ... of one backfill job (`id` as `backfill` returned it)."""
+        return self.call("job", id=str(id))

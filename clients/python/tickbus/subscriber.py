@@ -85,7 +85,9 @@ class _Tracker:
         #: How often heartbeats are checked while idle: a quarter of the timeout, at least 50 ms.
         self.check_interval_ms = max(50, self.timeout_ns // 4_000_000)
         self.pending: deque = deque()
-        self.until_clock_check = 0
+        # Heartbeats are checked when the socket has been idle for a check interval and every
+        # 1024 messages; not before the first read, so heartbeats already queued count.
+        self.until_clock_check = 1024
 
     def subscriptions(self) -> list:
         prefixes = list(self.prefixes) if self.filters else [b""]
@@ -178,7 +180,7 @@ class _Tracker:
 
 
 class _Base:
-    def __init__(self, endpoints, topics, receive_hwm, heartbeat_timeout, context, socket_class):
+    def __init__(self, endpoints, topics, receive_hwm, heartbeat_timeout, context, socket_class, options):
         if isinstance(endpoints, str):
             endpoints = [endpoints]
         self.endpoints = list(endpoints)
@@ -187,6 +189,8 @@ class _Base:
         self._socket = socket_class(context, zmq.SUB)
         self._socket.setsockopt(zmq.LINGER, 0)
         self._socket.setsockopt(zmq.RCVHWM, receive_hwm)
+        for option, value in (options or {}).items():
+            self._socket.setsockopt(option, value)
         for prefix in self._tracker.subscriptions():
             self._socket.setsockopt(zmq.SUBSCRIBE, prefix)
         try:
@@ -215,14 +219,15 @@ class Subscriber(_Base):
 
     Iterate it for records and events; `next(timeout)` returns one or None. Like every ZeroMQ
     socket it belongs to the thread that uses it. `receive_hwm` is the number of messages queued
-    before libzmq drops further ones for this subscriber (they show up as gaps).
+    before libzmq drops further ones for this subscriber (they show up as gaps); `options` are
+    more socket options set before connecting (`{zmq.CURVE_SERVERKEY: ..., zmq.RCVBUF: ...}`).
     """
 
     def __init__(self, endpoints: Union[str, Iterable[str]], topics: Iterable = (), *,
                  receive_hwm: int = 100_000, heartbeat_timeout: float = 3.0,
-                 context: Optional[zmq.Context] = None):
+                 context: Optional[zmq.Context] = None, options: Optional[dict] = None):
         super().__init__(endpoints, topics, receive_hwm, heartbeat_timeout,
-                         context or zmq.Context.instance(), zmq.Socket)
+                         context or zmq.Context.instance(), zmq.Socket, options)
 
     def __enter__(self):
         return self
@@ -313,11 +318,11 @@ class AsyncSubscriber(_Base):
 
     def __init__(self, endpoints: Union[str, Iterable[str]], topics: Iterable = (), *,
                  receive_hwm: int = 100_000, heartbeat_timeout: float = 3.0,
-                 context=None):
+                 context=None, options: Optional[dict] = None):
         import zmq.asyncio
 
         super().__init__(endpoints, topics, receive_hwm, heartbeat_timeout,
-                         context or zmq.asyncio.Context.instance(), zmq.asyncio.Socket)
+                         context or zmq.asyncio.Context.instance(), zmq.asyncio.Socket, options)
 
     async def __aenter__(self):
         return self
