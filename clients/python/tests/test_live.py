@@ -54,13 +54,14 @@ def key(obj):
     return (obj["topic"], obj["epoch"], obj["sequence"])
 
 
-def test_records_equal_what_tickbus_tap_prints(bus, spawn):
+def test_records_equal_what_tickbus_tap_prints(bus, spawn, tmp_path):
     topics = ["T.", "Q.AAPL", "A."]
     count = "800"
     swift = spawn(["tap", "--json", "--count", count, "--endpoint", bus.bus] + topics, "tap")
+    out_file, err_file = open(tmp_path / "py.out", "w+"), open(tmp_path / "py.err", "w+")
     python = subprocess.Popen(
         [sys.executable, "-m", "tickbus", "tap", "--json", "--count", count, "--endpoint", bus.bus] + topics,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=out_file, stderr=err_file, text=True)
     library = {}
     with Subscriber(bus.bus, topics) as sub:
         deadline = time.monotonic() + 120
@@ -70,7 +71,8 @@ def test_records_equal_what_tickbus_tap_prints(bus, spawn):
                 line = format_json(item)
                 library[key(json.loads(line))] = line
         assert sub.counters.invalid_total == 0
-    out, err = python.communicate(timeout=60)
+    python.wait(timeout=60)
+    out, err = (tmp_path / "py.out").read_text(), (tmp_path / "py.err").read_text()
     assert swift.wait() == 0 and python.returncode == 0, (swift.stderr(), err)
     assert "tap: 800 records" in err and "tap: 800 records" in swift.stderr()
     swift_lines = {key(json.loads(l)): l for l in swift.stdout().splitlines() if '"event"' not in l}
@@ -233,20 +235,26 @@ def test_slow_subscriber_gaps_account_exactly_for_what_it_missed(spawn, tmp_path
         assert seqs | lost[topic] == published and not seqs & lost[topic], topic
 
 
+def next_of(sub, kind, timeout=60):
+    """Reads until an item of type `kind` comes (a hang guard after `timeout` s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        item = sub.next(timeout=0.5)
+        if isinstance(item, kind):
+            return item
+    raise AssertionError(f"no {kind.__name__} within {timeout} s")
+
+
 def test_restart_silence_and_resumption_of_a_real_ingest(bus):
     with Subscriber(bus.bus, ["T.", "H.ingest"], heartbeat_timeout=2.5) as sub:
-        first = wait_until(lambda: (lambda i: i if isinstance(i, Heartbeat) else None)(sub.next(timeout=1)))
-        epoch = first.epoch
+        epoch = next_of(sub, Heartbeat).epoch
         bus.ingest.stop()
-        events = []
-        silent = wait_until(lambda: (lambda i: i if isinstance(i, Silent) else None)(sub.next(timeout=0.5)), 30)
+        silent = next_of(sub, Silent)
         assert silent.publisher == "ingest" and silent.silent_for >= 2.5
         bus.ingest = bus.start_ingest()
-        while not any(isinstance(e, Restart) for e in events):
-            item = sub.next(timeout=30)
-            assert item is not None
-            if isinstance(item, Event):
-                events.append(item)
+        events = []
+        while not (any(isinstance(e, Restart) for e in events) and Resumed("ingest") in events):
+            events.append(next_of(sub, Event))
         assert Resumed("ingest") in events
         restart = next(e for e in events if isinstance(e, Restart))
         assert restart.previous_epoch == epoch and restart.epoch != epoch
