@@ -79,7 +79,7 @@ def _fixed_ok(raw: np.ndarray, allow_empty: bool) -> np.ndarray:
 
 def _check(array: np.ndarray, code: int, topics: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Rows of `array` (kind `code`, right size) that pass every check of §5; `topics` holds
-    each message's topic bytes, NUL-padded to 40, and `lengths` their lengths."""
+    each message's first bytes (its topic, then anything), `lengths` the topic lengths."""
     raw = array.view(np.uint8).reshape(len(array), array.dtype.itemsize)
     ok = (array["length"] == array.dtype.itemsize) & (array["version"] == 1) & (array["kind"] == code)
     ok &= (array["market"] <= 6) & (array["flags"] & 0xF0 == 0)
@@ -107,31 +107,33 @@ def _check(array: np.ndarray, code: int, topics: np.ndarray, lengths: np.ndarray
     for n, prefix in enumerate(prefixes):
         rows = slice(None) if inverse is None else np.flatnonzero(inverse == n)
         p = len(prefix)
-        expected = np.zeros((len(array) if inverse is None else len(rows), MAX_TOPIC), np.uint8)
+        expected = np.zeros((len(array) if inverse is None else len(rows), p + 24), np.uint8)
         expected[:, :p] = np.frombuffer(prefix, np.uint8)
         expected[:, p:p + 24] = symbol[rows]
-        ok[rows] &= (lengths[rows] == p + symbol_length[rows]) & (topics[rows] == expected).all(axis=1)
+        width = p + 24
+        same = (topics[rows, :width] == expected[:, :width]) | (np.arange(width) >= lengths[rows, None])
+        ok[rows] &= (lengths[rows] == p + symbol_length[rows]) & same.all(axis=1)
     return ok
 
 
-MAX_TOPIC = 40 + 24  # room for a prefix and a 24-byte symbol when building the expected topic
+MAX_TOPIC = 128  # gather width: a whole trade or bar record, or a prefix and a 24-byte symbol
 
 
-def _decode_kind(messages: list, ends: list, code: int):
+def _decode_kind(messages: list, ends: list, code: int, sizes=None):
     """Messages of kind `code` and the right size → (array, ok mask). One copy of all the
-    messages, then numpy gathers the records and topics out of it."""
+    messages, then numpy gathers the records and topics out of it, row by row."""
     dtype = DTYPES[code]
     size = dtype.itemsize
     count = len(messages)
-    buffer = np.frombuffer(b"".join(messages), np.uint8)
-    sizes = np.fromiter(map(len, messages), np.int64, count)
+    buffer = np.frombuffer(b"".join(messages) + bytes(MAX_TOPIC), np.uint8)
+    if sizes is None:
+        sizes = np.fromiter(map(len, messages), np.int64, count)
     starts = np.cumsum(sizes) - sizes
     topic_lengths = np.asarray(ends, np.int64)
-    array = buffer[(starts + topic_lengths + 1)[:, None] + np.arange(size)].view(dtype).reshape(count)
-    columns = np.arange(MAX_TOPIC)
-    inside = columns < topic_lengths[:, None]
-    index = np.where(inside, starts[:, None] + columns, 0)
-    topics = np.where(inside, buffer[index], 0).astype(np.uint8)
+    windows = np.lib.stride_tricks.sliding_window_view(buffer, MAX_TOPIC)
+    # Records end their messages: the last `size` bytes.
+    array = np.ascontiguousarray(windows[starts + sizes - size, :size]).view(dtype).reshape(count)
+    topics = windows[starts]
     ok = _check(array, code, topics, topic_lengths)
     return array, ok
 
@@ -176,16 +178,17 @@ def decode_batch(messages: Iterable[bytes], kind=None, errors: str = "raise"):
     if code is None:
         raise ValueError(f"no fixed-size dtype for kind {kind!r}: trade, quote, bar or heartbeat")
     size = DTYPES[code].itemsize
-    ends = _ends(messages)
-    shaped = [len(m) - i - 1 == size and i > 0 for m, i in zip(messages, ends)]
+    ends = np.asarray(_ends(messages), np.int64)
+    sizes = np.fromiter(map(len, messages), np.int64, len(messages))
+    shaped = (sizes - ends - 1 == size) & (ends > 0)
     bad: List = []
-    if all(shaped):
-        array, ok = _decode_kind(messages, ends, code)
+    if shaped.all():
+        array, ok = _decode_kind(messages, ends, code, sizes)
         rows = range(len(messages))
     else:
-        rows = [n for n, s in enumerate(shaped) if s]
-        bad = [(n, _error(messages[n], code)) for n, s in enumerate(shaped) if not s]
-        array, ok = _decode_kind([messages[n] for n in rows], [ends[n] for n in rows], code)
+        rows = np.flatnonzero(shaped).tolist()
+        bad = [(n, _error(messages[n], code)) for n in np.flatnonzero(~shaped).tolist()]
+        array, ok = _decode_kind([messages[n] for n in rows], ends[shaped], code, sizes[shaped])
     if not ok.all():
         bad += [(rows[n], _error(messages[rows[n]], code)) for n in np.flatnonzero(~ok).tolist()]
         array = array[ok]

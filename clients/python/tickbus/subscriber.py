@@ -108,11 +108,18 @@ class _Tracker:
             resumed = self.note_heartbeat(record.symbol)
             if resumed is not None:
                 events = [resumed]
-        check = self.sequence(record.topic, record.epoch, record.sequence)
-        if check is not None:
-            if check is STALE:
-                return self._first(events, None)
-            events = (events or []) + [check]
+        topic = record.topic
+        epoch = record.epoch
+        sequence = record.sequence
+        position = self.positions.get(topic)
+        if position is not None and position[1] + 1 == sequence and position[0] == epoch:
+            self.positions[topic] = (epoch, sequence)  # in order: the common case
+        else:
+            check = self.sequence(topic, epoch, sequence)
+            if check is not None:
+                if check is STALE:
+                    return self._first(events, None)
+                events = (events or []) + [check]
         if not (self.everything or message.startswith(self.prefixes)):
             return self._first(events, None)
         self.counters.records += 1
@@ -249,6 +256,16 @@ class Subscriber(_Base):
         pending = tracker.pending
         if pending:
             return pending.popleft()
+        if tracker.until_clock_check > 0:  # fast path: a message is already queued
+            try:
+                message = self._socket.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                pass
+            else:
+                tracker.until_clock_check -= 1
+                item = tracker.handle(message)
+                if item is not None:
+                    return item
         limit, wait = self._limits(timeout)
         socket = self._socket
         recv = socket.recv

@@ -221,7 +221,13 @@ def _decode_trade(message, i, n):
         conditions = all4[:count]
     if r2:
         raise _bad("reserved")
-    trade_id = "" if tid == _EMPTY24 else _fixed(tid, "trade id")
+    if tid == _EMPTY24:
+        trade_id = ""
+    else:
+        tid = tid.rstrip(b"\0")
+        if tid.translate(None, _PRINTABLE):
+            raise _bad("trade id")
+        trade_id = tid.decode("ascii")
     topic, symbol = _topic(message, i, b"T.", sym, symbol)
     return Trade(topic, symbol, market, flags, epoch, sequence, ts_event, ts_recv,
                  None if price == NULL_PRICE else price / _SCALE, price, size, upstream, exchange,
