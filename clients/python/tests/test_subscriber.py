@@ -165,3 +165,28 @@ def test_exact_topic_does_not_deliver_a_longer_symbol(pub):
         assert summary(exact.next(timeout=20)) == ("T.AAPL", 7, 1)
         assert summary(prefix.next(timeout=20)) == ("T.AAPLW", 7, 1)
         assert summary(prefix.next(timeout=20)) == ("T.AAPL", 7, 1)
+
+
+def test_batches_in_order_then_a_gap(pub):
+    with Subscriber(pub.endpoint, ["Q.AAPL", "T.AAPL", "H."], heartbeat_timeout=60) as sub:
+        pub.wait_for([b"Q.AAPL ", b"T.AAPL ", b"H."])
+        stream = [stamp(HEARTBEAT, 7, 1)]
+        for n in range(1, 51):
+            stream += [stamp(QUOTE, 7, n), stamp(TRADE, 7, n)]
+        pub.send(*stream)
+        quotes, trades, heartbeats = [], [], []
+        while len(quotes) + len(trades) + len(heartbeats) < len(stream):
+            batch = sub.next_batch(timeout=20)
+            assert not batch.events and len(batch)
+            quotes += batch.quotes["sequence"].tolist()
+            trades += batch.trades["sequence"].tolist()
+            heartbeats += batch.heartbeats["sequence"].tolist()
+        assert quotes == trades == list(range(1, 51)) and heartbeats == [1]
+        pub.send(stamp(QUOTE, 7, 53), stamp(TRADE, 7, 51), stamp(QUOTE, 7, 53))
+        events, records = [], 0
+        while records < 2 or sub.counters.stale < 1:
+            batch = sub.next_batch(timeout=20)
+            events += batch.events
+            records += len(batch)
+        assert events == [Gap("Q.AAPL", 51, 53, 2)]
+        assert (sub.counters.records, sub.counters.gaps, sub.counters.lost, sub.counters.stale) == (103, 1, 2, 1)

@@ -119,22 +119,23 @@ def _check(array: np.ndarray, code: int, topics: np.ndarray, lengths: np.ndarray
 MAX_TOPIC = 128  # gather width: a whole trade or bar record, or a prefix and a 24-byte symbol
 
 
-def _decode_kind(messages: list, ends: list, code: int, sizes=None):
-    """Messages of kind `code` and the right size → (array, ok mask). One copy of all the
-    messages, then numpy gathers the records and topics out of it, row by row."""
-    dtype = DTYPES[code]
-    size = dtype.itemsize
-    count = len(messages)
+def _decode_kind(messages: list, ends, code: int, sizes=None):
+    """Messages of kind `code` and the right size → (array, ok mask)."""
     buffer = np.frombuffer(b"".join(messages) + bytes(MAX_TOPIC), np.uint8)
     if sizes is None:
-        sizes = np.fromiter(map(len, messages), np.int64, count)
-    starts = np.cumsum(sizes) - sizes
-    topic_lengths = np.asarray(ends, np.int64)
+        sizes = np.fromiter(map(len, messages), np.int64, len(messages))
+    return _gather(buffer, np.cumsum(sizes) - sizes, sizes, np.asarray(ends, np.int64), code)
+
+
+def _gather(buffer: np.ndarray, starts: np.ndarray, sizes: np.ndarray, ends: np.ndarray, code: int):
+    """The records of kind `code` ending the messages at `starts` in `buffer` (all messages
+    joined, then MAX_TOPIC zeros) as one array, and which rows pass every check. numpy copies
+    each row out of a sliding-window view: no per-message Python."""
+    dtype = DTYPES[code]
+    size = dtype.itemsize
     windows = np.lib.stride_tricks.sliding_window_view(buffer, MAX_TOPIC)
-    # Records end their messages: the last `size` bytes.
-    array = np.ascontiguousarray(windows[starts + sizes - size, :size]).view(dtype).reshape(count)
-    topics = windows[starts]
-    ok = _check(array, code, topics, topic_lengths)
+    array = np.ascontiguousarray(windows[starts + sizes - size, :size]).view(dtype).reshape(len(starts))
+    ok = _check(array, code, windows[starts], ends)
     return array, ok
 
 
@@ -264,9 +265,89 @@ _TOPIC_TEXT: dict = {}
 
 
 def _decode_messages(tracker, messages: list) -> Batch:
-    """The subscriber's batch path: group by kind, decode each group as an array, then run the
-    sequence and heartbeat checks row by row in arrival order (events in the order
-    `Subscriber.next` gives them)."""
+    """The subscriber's batch path. A batch of valid records that continue every topic's
+    sequence, the usual case, is checked with array operations alone; anything else (an
+    invalid message, a status record, a gap, a restart, a duplicate, a silent publisher) goes
+    through `_decode_rows`, which gives the events in the order `Subscriber.next` would."""
+    batch = _decode_in_order(tracker, messages)
+    return batch if batch is not None else _decode_rows(tracker, messages)
+
+
+def _topic_keys(array: np.ndarray, code: int) -> np.ndarray:
+    """One fixed-size key per row naming its topic within a kind: the symbol field, and for
+    bars the interval and LOCAL bit."""
+    raw = array.view(np.uint8).reshape(len(array), array.dtype.itemsize)
+    keys = np.zeros((len(array), 32), np.uint8)
+    keys[:, :24] = raw[:, 40:64]
+    if code == 3:
+        keys[:, 24:28] = raw[:, 120:124]
+        keys[:, 28] = array["flags"] & LOCAL
+    return np.ascontiguousarray(keys).view(np.dtype((np.void, 32))).reshape(-1)
+
+
+def _decode_in_order(tracker, messages: list):
+    """The batch when every message is a valid fixed-size record continuing its topic's
+    sequence (and no publisher is silent), else None, leaving the tracker untouched."""
+    batch = Batch()
+    if not messages:
+        return batch
+    if any(state[1] for state in tracker.publishers.values()):
+        return None
+    count = len(messages)
+    buffer = np.frombuffer(b"".join(messages) + bytes(MAX_TOPIC), np.uint8)
+    sizes = np.fromiter(map(len, messages), np.int64, count)
+    ends = np.asarray(_ends(messages), np.int64)
+    starts = np.cumsum(sizes) - sizes
+    if not ((ends > 0) & (sizes > ends + 4)).all():
+        return None
+    kinds = buffer[starts + ends + 4]
+    updates = {}
+    results = []
+    heartbeat_names = []
+    for code in np.unique(kinds).tolist():
+        dtype = DTYPES.get(code)
+        rows = np.flatnonzero(kinds == code)
+        if dtype is None or not (sizes[rows] - ends[rows] - 1 == dtype.itemsize).all():
+            return None
+        array, ok = _gather(buffer, starts[rows], sizes[rows], ends[rows], code)
+        if not ok.all():
+            return None
+        keys = _topic_keys(array, code)
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        order = np.argsort(inverse, kind="stable")
+        topic_of_row = inverse[order]
+        seq = array["sequence"][order]
+        epoch = array["epoch"][order]
+        same = topic_of_row[1:] == topic_of_row[:-1]
+        if not (~same | ((seq[1:] == seq[:-1] + 1) & (epoch[1:] == epoch[:-1]))).all():
+            return None
+        last = order[np.append(np.flatnonzero(~same), len(order) - 1)]
+        wanted = []
+        for u, (f, l) in enumerate(zip(first.tolist(), last.tolist())):
+            message = messages[rows[f]]
+            text = message[:ends[rows[f]]].decode("ascii")
+            position = tracker.positions.get(text)
+            if position is not None and (position[0] != array["epoch"][f] or position[1] + 1 != array["sequence"][f]):
+                return None
+            updates[text] = (int(array["epoch"][l]), int(array["sequence"][l]))
+            wanted.append(tracker.everything or message.startswith(tracker.prefixes))
+        keep = np.array(wanted, dtype=bool)[inverse]
+        if code == 5:
+            heartbeat_names += [s.decode("ascii") for s in array["symbol"].tolist()]
+        results.append((code, array if keep.all() else array[keep]))
+    tracker.positions.update(updates)
+    for name in heartbeat_names:
+        tracker.note_heartbeat(name)
+    for code, array in results:
+        tracker.counters.records += len(array)
+        setattr(batch, _ATTRIBUTES[code], array)
+    return batch
+
+
+def _decode_rows(tracker, messages: list) -> Batch:
+    """The batch path for batches with events: arrays per kind, then the sequence and
+    heartbeat checks row by row in arrival order."""
     from .events import Invalid
 
     batch = Batch()

@@ -228,7 +228,11 @@ def _decode_trade(message, i, n):
         if tid.translate(None, _PRINTABLE):
             raise _bad("trade id")
         trade_id = tid.decode("ascii")
-    topic, symbol = _topic(message, i, b"T.", sym, symbol)
+    hit = _TOPICS.get(message[:i])
+    if hit is not None and hit[0] == sym and hit[1] == b"T.":
+        topic, symbol = hit[2], hit[3]
+    else:
+        topic, symbol = _topic(message, i, b"T.", sym, symbol)
     return Trade(topic, symbol, market, flags, epoch, sequence, ts_event, ts_recv,
                  None if price == NULL_PRICE else price / _SCALE, price, size, upstream, exchange,
                  tape, conditions, trade_id)
@@ -244,7 +248,11 @@ def _decode_quote(message, i, n):
         raise _bad("symbol")
     if r2:
         raise _bad("reserved")
-    topic, symbol = _topic(message, i, b"Q.", sym, symbol)
+    hit = _TOPICS.get(message[:i])
+    if hit is not None and hit[0] == sym and hit[1] == b"Q.":
+        topic, symbol = hit[2], hit[3]
+    else:
+        topic, symbol = _topic(message, i, b"Q.", sym, symbol)
     return Quote(topic, symbol, market, flags, epoch, sequence, ts_event, ts_recv,
                  None if bid == NULL_PRICE else bid / _SCALE, bid,
                  None if ask == NULL_PRICE else ask / _SCALE, ask,
@@ -288,6 +296,10 @@ def _decode_heartbeat(message, i, n):
         raise _bad("symbol")
     if r2:
         raise _bad("reserved")
-    topic, symbol = _topic(message, i, b"H.", sym, symbol)
+    hit = _TOPICS.get(message[:i])
+    if hit is not None and hit[0] == sym and hit[1] == b"H.":
+        topic, symbol = hit[2], hit[3]
+    else:
+        topic, symbol = _topic(message, i, b"H.", sym, symbol)
     return Heartbeat(topic, symbol, market, flags, epoch, sequence, ts_event, ts_recv,
                      published, dropped, started_at, topics, subscriptions, interval_ms)
