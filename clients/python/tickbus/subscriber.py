@@ -59,6 +59,8 @@ class Counters:
 
 #: `_Tracker.sequence` result for a duplicate.
 STALE = object()
+_NOBLOCK = zmq.NOBLOCK
+_Again = zmq.Again
 
 
 def _filters(topics) -> list:
@@ -103,17 +105,26 @@ class _Tracker:
             invalid = self.counters.invalid
             invalid[error.category] = invalid.get(error.category, 0) + 1
             return Invalid(error)
+        topic = record.topic
+        epoch = record.epoch
+        sequence = record.sequence
+        positions = self.positions
+        position = positions.get(topic)
+        if (position is not None and position[1] + 1 == sequence and position[0] == epoch
+                and type(record) is not Heartbeat):
+            # The common case: in order, no event.
+            positions[topic] = (epoch, sequence)
+            if self.everything or message.startswith(self.prefixes):
+                self.counters.records += 1
+                return record
+            return None
         events = None
         if type(record) is Heartbeat:
             resumed = self.note_heartbeat(record.symbol)
             if resumed is not None:
                 events = [resumed]
-        topic = record.topic
-        epoch = record.epoch
-        sequence = record.sequence
-        position = self.positions.get(topic)
         if position is not None and position[1] + 1 == sequence and position[0] == epoch:
-            self.positions[topic] = (epoch, sequence)  # in order: the common case
+            positions[topic] = (epoch, sequence)
         else:
             check = self.sequence(topic, epoch, sequence)
             if check is not None:
@@ -206,6 +217,7 @@ class _Base:
         except zmq.ZMQError:
             self._socket.close()
             raise
+        self._recv = self._socket.recv
 
     @property
     def counters(self) -> Counters:
@@ -258,8 +270,8 @@ class Subscriber(_Base):
             return pending.popleft()
         if tracker.until_clock_check > 0:  # fast path: a message is already queued
             try:
-                message = self._socket.recv(zmq.NOBLOCK)
-            except zmq.Again:
+                message = self._recv(_NOBLOCK)
+            except _Again:
                 pass
             else:
                 tracker.until_clock_check -= 1
