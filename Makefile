@@ -6,7 +6,7 @@ PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release/tickbus
 
-.PHONY: all build release deps pydeps test test-swift bench demo clean
+.PHONY: all build release deps pydeps test test-swift test-python bench demo clean
 
 all: build
 
@@ -25,6 +25,11 @@ pydeps:
 		$(PYTHON) -m pip install -q -r Tests/requirements.txt 2>/dev/null \
 			|| $(PYTHON) -m pip install -q --break-system-packages -r Tests/requirements.txt; \
 	fi
+	@if ! $(PYTHON) -c "import tickbus, zmq, numpy, pandas, pytest" 2>/dev/null; then \
+		echo "Installing the Python client and its test packages (pip)..."; \
+		$(PYTHON) -m pip install -q "./clients/python[test]" 2>/dev/null \
+			|| $(PYTHON) -m pip install -q --break-system-packages "./clients/python[test]"; \
+	fi
 
 build: deps
 	$(SWIFT) build
@@ -32,15 +37,23 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product tickbus
 
-## test: every test suite (Swift now; the Python client's pytest suite joins with it).
+## test: every test suite: Swift, then the Python client's pytest suite.
 test: deps pydeps
 	$(PYTHON) Tests/golden/make_vectors.py --check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
+	$(MAKE) --no-print-directory test-python
 
-## bench: release build, then every benchmark as a table.
+## test-python: the Python client's tests (clients/python, from the source tree) against the
+## debug build's tickbus sim / ingest / tap.
+test-python: pydeps
+	cd clients/python && TICKBUS_BIN="$(CURDIR)/.build/debug/tickbus" $(PYTHON) -m pytest -q
+
+## bench: release build, then every benchmark as a table (and bench python, with pyzmq).
 bench: release
 	$(RELEASE_BIN) bench
+	@if $(PYTHON) -c "import zmq, numpy" 2>/dev/null; then $(PYTHON) benchmarks/python_bench.py; \
+		else echo "bench python: skipped (needs pyzmq and numpy: make pydeps)"; fi
 
 ## demo: simulator + ingest + a bar printer, one line per bar per second (Ctrl-C stops it).
 demo: deps
