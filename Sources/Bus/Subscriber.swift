@@ -73,7 +73,9 @@ public final class Subscriber {
     private let timeoutNanoseconds: Int64
     /// How often heartbeats are checked while idle: a quarter of the timeout, at least 50 ms.
     private let checkIntervalMilliseconds: Int64
-    private var messagesUntilClockCheck = 0
+    /// Messages until the clock is read again; the first check waits until the queue is drained
+    /// (a receive times out) or 1024 messages, so heartbeats queued since `init` count first.
+    private var messagesUntilClockCheck = 1024
     private var receiveTimeout: Int32 = -1
 
     /// Connects to every endpoint and subscribes to the filters and to heartbeats.
@@ -164,11 +166,11 @@ public final class Subscriber {
         case .gap(let expected, let received):
             counters.gaps += 1
             counters.lost += received - expected
-            first = first ?? .gap(topic: topic, expected: expected, received: received, lost: received - expected)
+            report(.gap(topic: topic, expected: expected, received: received, lost: received - expected), &first)
         case .restart(let previous, let epoch):
             if reportedRestarts.insert(UInt64(previous) << 32 | UInt64(epoch)).inserted {
                 counters.restarts += 1
-                first = first ?? .restart(topic: topic, previousEpoch: previous, epoch: epoch)
+                report(.restart(topic: topic, previousEpoch: previous, epoch: epoch), &first)
             }
         case .stale:
             counters.stale += 1
@@ -179,6 +181,12 @@ public final class Subscriber {
         guard let first else { return .record(record) }
         pending.append(.record(record))
         return first
+    }
+
+    /// The first event of a message is returned, the others queued after it (a heartbeat can
+    /// both end a silence and show a gap).
+    private func report(_ event: BusEvent, _ first: inout BusEvent?) {
+        if first == nil { first = event } else { pending.append(event) }
     }
 
     private func wanted(_ message: UnsafeRawBufferPointer) -> Bool {

@@ -126,4 +126,49 @@ import ZeroMQ
         #expect(after >= 190 && after < 1500, "reported after \(after) ms")
         #expect(try drain(subscriber, for: 400).isEmpty, "reported once")
     }
+
+    /// Heartbeats queued before the first poll count: a subscriber first read well after it was
+    /// created is not silent while its queue holds heartbeats.
+    @Test func heartbeatsQueuedBeforeTheFirstPollCount() throws {
+        let context = try ZMQContext()
+        let publisher = try Publisher(context: context, configuration: .init(
+            name: "hbq", endpoints: ["tcp://127.0.0.1:*"], heartbeatInterval: .milliseconds(50)))
+        let subscriber = try Subscriber(context: context, configuration: .init(
+            endpoints: publisher.endpoints, filters: [filter("T.AAPL")], heartbeatTimeout: .milliseconds(300)))
+        #expect(try publisher.waitForSubscriber(matching: "H.hbq", timeout: .seconds(5)))
+        let start = nowMilliseconds()
+        while nowMilliseconds() - start < 600 {
+            try publisher.service()
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        try publisher.service()
+        #expect(try drain(subscriber, for: 100).isEmpty)
+        #expect(subscriber.counters.heartbeats >= 5)
+    }
+
+    /// One heartbeat that both ends a silence and skips sequence numbers gives both events,
+    /// resumed first, and the gap is not lost.
+    @Test func aHeartbeatThatResumesAndSkipsReportsBoth() throws {
+        let context = try ZMQContext()
+        let raw = try RawPublisher(context)
+        let subscriber = try Subscriber(context: context, configuration: .init(
+            endpoints: [raw.endpoint], filters: [filter("H.")], heartbeatTimeout: .milliseconds(200)))
+        #expect(try raw.waitForSubscription("H."))
+        func beat(_ sequence: UInt64) throws {
+            let now = WallClock.nanoseconds()
+            try raw.send(.heartbeat(Heartbeat(
+                header: RecordHeader(market: .unknown, tsEvent: now, tsRecv: now, symbol: sym("hbx")), published: 0, dropped: 0,
+                startedAt: now, topics: 0, subscriptions: 1, intervalMilliseconds: 50)), epoch: 7, sequence: sequence)
+        }
+        try beat(1)
+        let first = try collect(subscriber, within: 2000) { if case .silent = $0 { true } else { false } }
+        #expect(first.contains { if case .silent(let name, _) = $0 { name == "hbx" } else { false } }, "\(first)")
+        try beat(4)
+        // Resumed, the gap, the heartbeat itself (then silent again, as no more come).
+        let events = try drain(subscriber, for: 150)
+        try #require(events.count >= 3, "\(events)")
+        #expect(events[0] == .resumed(publisher: "hbx"))
+        #expect({ if case .gap(_, 2, 4, 2) = events[1] { true } else { false } }(), "\(events)")
+        #expect(events[2].record != nil, "\(events)")
+    }
 }
