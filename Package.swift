@@ -56,6 +56,7 @@ let package = Package(
             ]
         ),
         .target(name: "Archive", dependencies: ["TickBusCore"]),
+        .target(name: "KDB", dependencies: ["TickBusCore"]),
         .target(name: "Bars", dependencies: ["TickBusCore"]),
         .target(
             name: "BarsService",
@@ -106,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "TickBusCLI",
             dependencies: [
-                "Archive", "Bars", "BarsService", "Benchmarks", "Bus", "Control", "History", "Ingest", "Massive", "MassiveREST", "Simulator", "TickBusCore", "ZeroMQ",
+                "Archive", "Bars", "BarsService", "Benchmarks", "Bus", "Control", "History", "Ingest", "KDB", "Massive", "MassiveREST", "Simulator", "TickBusCore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -127,6 +128,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TickBusCore"]),
+        .testTarget(name: "KDBTests", dependencies: ["KDB", "TickBusCore"]),
         .testTarget(
             name: "BarsTests",
             dependencies: [
