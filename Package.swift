@@ -57,6 +57,14 @@ let package = Package(
         ),
         .target(name: "Archive", dependencies: ["TickBusCore"]),
         .target(name: "KDB", dependencies: ["TickBusCore"]),
+        .target(
+            name: "KDBService",
+            dependencies: [
+                "Bus", "KDB", "TickBusCore", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(name: "Bars", dependencies: ["TickBusCore"]),
         .target(
             name: "BarsService",
@@ -107,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "TickBusCLI",
             dependencies: [
-                "Archive", "Bars", "BarsService", "Benchmarks", "Bus", "Control", "History", "Ingest", "KDB", "Massive", "MassiveREST", "Simulator", "TickBusCore", "ZeroMQ",
+                "Archive", "Bars", "BarsService", "Benchmarks", "Bus", "Control", "History", "Ingest", "KDB", "KDBService", "Massive", "MassiveREST", "Simulator", "TickBusCore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
