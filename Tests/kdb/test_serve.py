@@ -274,3 +274,17 @@ def test_credentials_file(tickbus, bus, tmp_path):
         conn.close()
     finally:
         serve.stop()
+
+
+def test_list_form_used_by_clients_q(tickbus, bus):
+    """clients/q/tickbus.q sends h(".u.sub";`trade;syms), a general list: pykx sends the same."""
+    serve = Serve(tickbus, bus)
+    try:
+        conn = kx.SyncQConnection("127.0.0.1", serve.port, no_ctx=True)
+        assert schema_of(conn(".u.sub", kx.SymbolAtom("trade"), kx.SymbolVector(["AAPL", "MSFT"])))[:2] == (
+            "trade", SCHEMAS["trade"])
+        pairs = conn(".u.sub", kx.SymbolAtom(""), kx.SymbolAtom(""))
+        assert [schema_of(p)[0] for p in pairs] == ["trade", "quote", "bar"]
+        conn.close()
+    finally:
+        serve.stop()
