@@ -64,11 +64,6 @@ public final class KBuffer {
         bytes.withUnsafeBytes { append(bytes: $0) }
     }
 
-    /// Appends the bytes of another buffer.
-    public func append(_ other: KBuffer) {
-        append(bytes: other.bytes)
-    }
-
     /// Overwrites 4 bytes at `offset` (for a length patched after serialising).
     public func setInt32(_ value: Int32, at offset: Int) {
         precondition(offset >= 0 && offset + 4 <= count)
@@ -86,27 +81,4 @@ public final class KBuffer {
 
     /// A copy of the contents.
     public var array: [UInt8] { Array(bytes) }
-}
-
-import TickBusCore
-
-extension KBuffer {
-    /// Appends a symbol's bytes and its NUL (a ``FixedString`` never holds a NUL).
-    @inline(__always)
-    public func appendSymbol(_ s: FixedString) {
-        reserve(FixedString.capacity + 1)
-        let n = s.write(into: UnsafeMutableRawBufferPointer(start: base + count, count: FixedString.capacity + 1), at: 0)
-        base.storeBytes(of: UInt8(0), toByteOffset: count + n, as: UInt8.self)
-        count += n + 1
-    }
-
-    /// Appends the bytes of a ``FixedString`` as a q char vector (`0a 00 count bytes`).
-    @inline(__always)
-    public func appendCharVector(_ s: FixedString) {
-        reserve(6 + FixedString.capacity)
-        base.storeBytes(of: UInt16(10).littleEndian, toByteOffset: count, as: UInt16.self)
-        let n = s.write(into: UnsafeMutableRawBufferPointer(start: base + count + 6, count: FixedString.capacity), at: 0)
-        base.storeBytes(of: Int32(n).littleEndian, toByteOffset: count + 2, as: Int32.self)
-        count += 6 + n
-    }
 }

@@ -29,6 +29,8 @@ public final class KDBPublisher: Service, Sendable {
         public var bufferRows: Int
         /// HISTORICAL records to `<table>Hist` instead of the live tables.
         public var separateHistorical: Bool
+        /// Compress messages over 2000 bytes when that halves them (as kdb+ does across hosts).
+        public var compress: Bool
         /// Endpoints of the status publisher (`S.<name>`, `H.<name>`); empty: none.
         public var status: [String]
         public var name: String
@@ -36,7 +38,8 @@ public final class KDBPublisher: Service, Sendable {
         public init(
             host: String, port: UInt16, credentials: String = "", bus: [String] = ["tcp://127.0.0.1:7700"],
             filters: [TopicFilter] = [], flushInterval: Duration = .milliseconds(50), flushRows: Int = 10_000,
-            bufferRows: Int = 1_000_000, separateHistorical: Bool = false, status: [String] = [], name: String = "kdb"
+            bufferRows: Int = 1_000_000, separateHistorical: Bool = false, compress: Bool = false,
+            status: [String] = [], name: String = "kdb"
         ) {
             self.host = host
             self.port = port
@@ -47,6 +50,7 @@ public final class KDBPublisher: Service, Sendable {
             self.flushRows = flushRows
             self.bufferRows = bufferRows
             self.separateHistorical = separateHistorical
+            self.compress = compress
             self.status = status
             self.name = name
         }
@@ -144,6 +148,7 @@ public final class KDBPublisher: Service, Sendable {
             guard batch.rows > 0 else { return }
             encoder.removeAll()
             batch.encodeUpd(into: encoder)
+            if configuration.compress { KMessage.compressIfWorthIt(encoder) }
             dropped += UInt64(queue.pushDroppingOldest(encoder.array, weight: batch.rows))
             batch.removeAll()
         }

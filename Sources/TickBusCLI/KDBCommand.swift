@@ -53,6 +53,8 @@ struct KDBPublishCommand: AsyncParsableCommand {
     @Option(help: "Rows kept while the tickerplant is slow or away.") var bufferRows = 1_000_000
     @Flag(help: "Send HISTORICAL (backfilled) records to tradeHist, quoteHist and barHist.")
     var historicalTables = false
+    @Flag(help: "Compress messages over 2000 bytes when that halves them (for a tickerplant on another host).")
+    var compress = false
     @Option(help: "Endpoint for the status publisher (S.<name>, H.<name>); \"none\" for none.")
     var status = "tcp://127.0.0.1:7703"
     @Option(help: "Process name for S.<name> and H.<name>.") var name = "kdb"
@@ -76,7 +78,7 @@ struct KDBPublishCommand: AsyncParsableCommand {
             configuration: .init(
                 host: host, port: port, credentials: user, bus: bus, filters: try topics.map(TopicFilter.init),
                 flushInterval: .milliseconds(flushMs), flushRows: flushRows, bufferRows: bufferRows,
-                separateHistorical: historicalTables, status: status == "none" ? [] : [status], name: name),
+                separateHistorical: historicalTables, compress: compress, status: status == "none" ? [] : [status], name: name),
             context: try ZMQContext(), logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service)], gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))

@@ -35,12 +35,14 @@ def decode_upd(hexdata):
     return name, [list(r) for r in zip(*values)]
 
 
-def collect(tp, want_rows, within=60):
+def collect(tp, want_rows, within=60, compressed=None):
     got = {}
     n = 0
     while n < want_rows:
         ev = tp.event("message", within)
         assert ev["type"] == 0  # async
+        if compressed is not None:
+            compressed.append(bytes.fromhex(ev["hex"][:8])[2] == 1)
         name, rows = decode_upd(ev["hex"])
         got.setdefault(name, []).extend(rows)
         n += len(rows)
@@ -93,10 +95,11 @@ def test_publish_rows_types_order_and_reconnect(tickbus):
         bus.close()
 
 
-def test_historical_tables_and_credentials(tickbus):
+def test_historical_tables_credentials_and_compression(tickbus):
     tp = FakeTickerplant(password="secret")
     bus = Bus()
-    proc, log = start_publisher(tickbus, tp.port, bus, "--historical-tables", "--user", "feed:secret", "T.", "Q.")
+    proc, log = start_publisher(tickbus, tp.port, bus, "--historical-tables", "--user", "feed:secret", "--compress",
+                                "T.", "Q.")
     try:
         hello = bytes.fromhex(tp.event("connect")["hello"])
         assert hello == b"feed:secret\x03\x00"
@@ -104,7 +107,9 @@ def test_historical_tables_and_credentials(tickbus):
         records = [f for f in make_records(400) if f["kind"] != "bar"]
         for f in records:
             bus.send(f)
-        got = collect(tp, len(records))
+        compressed = []
+        got = collect(tp, len(records), compressed=compressed)
+        assert any(compressed)  # large batches went compressed, and pykx decoded them
         assert set(got) == {"trade", "quote", "tradeHist", "quoteHist"}
         assert got == expected(records, separate=True)
     finally:
