@@ -108,8 +108,9 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "Bus", "Control", "Ingest", "Massive", "MassiveREST", "TickBusCore", "ZeroMQ",
+                "Bus", "Control", "Ingest", "KDB", "KDBService", "Massive", "MassiveREST", "TickBusCore", "ZeroMQ",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput. Build with -c release for meaningful figures.",
-        subcommands: [Bus.self, Codec.self, Decode.self, Sim.self, Ingest.self, Control.self, Fetch.self, Resample.self, All.self],
+        subcommands: [Bus.self, Codec.self, Decode.self, Sim.self, Ingest.self, Control.self, Fetch.self, Resample.self, KDB.self, All.self],
         defaultSubcommand: All.self)
 
     struct Options: ParsableArguments {
@@ -128,6 +128,18 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    struct KDB: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "kdb+: trade rows encoded as .u.upd batches on one core; bus → kdb publish → a tickerplant on loopback.")
+        @OptionGroup var options: Options
+        @Option(help: "Rows to encode.") var rows = 20_000_000
+        @Option(help: "Trades published on the bus for the pipeline figures.") var records = 2_000_000
+
+        func run() throws {
+            options.report(try KDBBenchmark.run(rows: rows, busRecords: records))
+        }
+    }
+
     struct All: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every benchmark.")
         @OptionGroup var options: Options
@@ -138,7 +150,8 @@ struct BenchCommand: ParsableCommand {
                     + DecodeBenchmark.run(events: 2_000_000) + [simulatorFigure(events: 2_000_000)]
                     + (try IngestBenchmark.run(executable: CommandLine.executablePath, seconds: 5, latencyRate: 100_000))
                     + (try ControlBenchmark.run(executable: CommandLine.executablePath, requests: 20_000, backfillDays: 10))
-                    + [try Bench.fetchFigure()] + (try Bench.resampleFigures(directory: nil)))
+                    + [try Bench.fetchFigure()] + (try Bench.resampleFigures(directory: nil))
+                    + (try KDBBenchmark.run(rows: 20_000_000, busRecords: 2_000_000)))
         }
     }
 }
