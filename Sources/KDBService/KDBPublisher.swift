@@ -140,7 +140,7 @@ public final class KDBPublisher: Service, Sendable {
         let flushRows = configuration.flushRows
         var firstRowAt = [Int64](repeating: 0, count: router.batches.count)
         var local = Counters()
-        var dropped: UInt64 = 0, reportedDrops: UInt64 = 0
+        var dropped: UInt64 = 0, reportedDrops: UInt64 = 0, reportedUnmapped: UInt64 = 0
         var nextShare = MonotonicClock.nanoseconds()
 
         func flush(_ index: Int) {
@@ -184,6 +184,12 @@ public final class KDBPublisher: Service, Sendable {
                     $0.gaps = snapshot.gaps
                     $0.restarts = snapshot.restarts
                     $0.rowsDropped = drops
+                }
+                if snapshot.unmapped > reportedUnmapped {
+                    let n = snapshot.unmapped - reportedUnmapped
+                    logger.warning("\(n) records with no kdb+ table (status records) counted, not sent (\(snapshot.unmapped) in all)")
+                    reporter.report(.warning, #"{"event":"unmapped","count":\#(n),"total":\#(snapshot.unmapped)}"#)
+                    reportedUnmapped = snapshot.unmapped
                 }
                 if drops > reportedDrops {
                     logger.warning("buffer full: dropped the oldest \(drops - reportedDrops) rows (\(drops) in all)")

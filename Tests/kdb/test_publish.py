@@ -191,3 +191,26 @@ def test_overflow_drops_oldest_counts_and_reports_on_status(tickbus):
         bus.close()
         sub.close(0)
         ctx.term()
+
+
+def test_records_without_a_table_are_counted_not_sent(tickbus):
+    """With every topic forwarded ('*'), a status record has no kdb+ table: logged, not sent."""
+    from helpers import mv
+    tp = FakeTickerplant()
+    bus = Bus()
+    proc, log = start_publisher(tickbus, tp.port, bus, "*")
+    try:
+        tp.event("connect")
+        bus.wait_subscribed(1)
+        status = mv.base("status", "unknown", "ingest", 0, mv.T0, mv.T0)
+        status.update(level="info", json='{"event":"test"}')
+        trades = [f for f in make_records(30) if f["kind"] == "trade"]
+        bus.send(status)
+        for f in trades:
+            bus.send(f)
+        assert collect(tp, len(trades)) == expected(trades)
+        log.until(lambda l: "1 records with no kdb+ table" in l, 30)
+    finally:
+        stop(proc)
+        tp.kill()
+        bus.close()
