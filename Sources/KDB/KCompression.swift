@@ -8,7 +8,9 @@ public enum KCompression {
         let little = message[0] == 1
         let raw = message.loadUnaligned(fromByteOffset: 8, as: Int32.self)
         let ulen = Int(little ? Int32(littleEndian: raw) : Int32(bigEndian: raw))
-        guard ulen > 8 && ulen <= maxLength else { throw .badLength(ulen) }
+        // One input byte yields at most 128.5 output bytes (a 2-byte reference copies 257), so a
+        // length beyond that is a lie: refuse it before allocating.
+        guard ulen > 8 && ulen <= maxLength && ulen <= 8 + (message.count - 12) * 129 else { throw .badLength(ulen) }
         var out = [UInt8](repeating: 0, count: ulen)
         let ok = out.withUnsafeMutableBufferPointer { out -> Bool in
             for k in 0..<4 { out[k] = message[k] }

@@ -202,8 +202,12 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         // Unknown types, enumerations included.
         #expect(throws: KError.unknownType(20)) { try KMessage.decode([1, 0, 0, 0, 14, 0, 0, 0, 20, 0, 0, 0, 0, 0]) }
         #expect(throws: KError.unknownType(-3)) { try KMessage.decode([1, 0, 0, 0, 10, 0, 0, 0, 0xFD, 0]) }
-        // A compressed message announcing a 4 GB output, and one whose back-reference points ahead.
+        // Compressed messages announcing a 2 GB output, or 100 MB from 16 bytes: refused before
+        // allocating. And one whose back-reference points ahead.
         #expect(throws: KError.self) { try KMessage.decode([1, 0, 1, 0, 16, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0, 0, 0]) }
+        #expect(throws: KError.badLength(100_000_000)) {
+            try KMessage.decode([1, 0, 1, 0, 16, 0, 0, 0, 0x00, 0xE1, 0xF5, 0x05, 0xFF, 0, 0, 0])
+        }
         #expect(throws: KError.badCompression) { try KMessage.decode([1, 0, 1, 0, 16, 0, 0, 0, 64, 0, 0, 0, 0x01, 0x10, 0x05, 0]) }
         // Trailing bytes.
         #expect(throws: KError.trailingBytes(1)) { try KMessage.decode([1, 0, 0, 0, 11, 0, 0, 0, 0xFF, 1, 0]) }
