@@ -5,6 +5,8 @@ SWIFT ?= swift
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release/tickbus
+# The binary the Python kdb tests run (make test builds it in debug).
+TICKBUS_BIN ?= .build/debug/tickbus
 
 .PHONY: all build release deps pydeps test test-swift test-python bench demo clean
 
@@ -20,7 +22,7 @@ deps:
 
 ## pydeps: the Python packages of Tests/requirements.txt, when missing.
 pydeps:
-	@if ! $(PYTHON) -c "import pandas, zmq" 2>/dev/null; then \
+	@if ! $(PYTHON) -c "import pandas, pykx, zmq, pytest" 2>/dev/null; then \
 		echo "Installing the Python test packages (pip)..."; \
 		$(PYTHON) -m pip install -q -r Tests/requirements.txt 2>/dev/null \
 			|| $(PYTHON) -m pip install -q --break-system-packages -r Tests/requirements.txt; \
@@ -43,6 +45,7 @@ test: deps pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
 	$(MAKE) --no-print-directory test-python
+	PYKX_UNLICENSED=true TICKBUS_BIN=$(TICKBUS_BIN) $(PYTHON) -m pytest -q Tests/kdb
 
 ## test-python: the Python client's tests (clients/python, from the source tree) against the
 ## debug build's tickbus sim / ingest / tap.

@@ -69,6 +69,15 @@ let package = Package(
             ]
         ),
         .target(name: "Archive", dependencies: ["TickBusCore"]),
+        .target(name: "KDB", dependencies: ["TickBusCore"]),
+        .target(
+            name: "KDBService",
+            dependencies: [
+                "Bus", "KDB", "TickBusCore", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(name: "Bars", dependencies: ["TickBusCore"]),
         .target(
             name: "BarsService",
@@ -120,14 +129,15 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "Archive", "Bars", "Bus", "Control", "Ingest", "Massive", "MassiveREST", "TickBusCore", "ZeroMQ",
+                "Archive", "Bars", "Bus", "Control", "Ingest", "KDB", "KDBService", "Massive", "MassiveREST", "TickBusCore", "ZeroMQ",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "TickBusCLI",
             dependencies: [
-                "Archive", "ArchiveService", "Bars", "BarsService", "Benchmarks", "Bus", "Control", "History", "Ingest", "Massive", "MassiveREST", "Simulator", "Telemetry", "TickBusCore", "ZeroMQ",
+                "Archive", "ArchiveService", "Bars", "BarsService", "Benchmarks", "Bus", "Control", "History", "Ingest", "KDB", "KDBService", "Massive", "MassiveREST", "Simulator", "Telemetry", "TickBusCore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -148,6 +158,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TickBusCore"]),
+        .testTarget(name: "KDBTests", dependencies: ["KDB", "TickBusCore"]),
         .testTarget(
             name: "TelemetryTests",
             dependencies: [

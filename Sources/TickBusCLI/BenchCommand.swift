@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput. Build with -c release for meaningful figures.",
-        subcommands: [Bus.self, Proxy.self, Codec.self, Decode.self, Sim.self, Ingest.self, Control.self, Fetch.self, Resample.self, Bars.self, Archive.self, All.self],
+        subcommands: [Bus.self, Proxy.self, Codec.self, Decode.self, Sim.self, Ingest.self, Control.self, Fetch.self, Resample.self, Bars.self, Archive.self, KDB.self, All.self],
         defaultSubcommand: All.self)
 
     struct Options: ParsableArguments {
@@ -160,6 +160,18 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    struct KDB: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "kdb+: trade rows encoded as .u.upd batches on one core; bus → kdb publish → a tickerplant on loopback.")
+        @OptionGroup var options: Options
+        @Option(help: "Rows to encode.") var rows = 20_000_000
+        @Option(help: "Trades published on the bus for the pipeline figures.") var records = 2_000_000
+
+        func run() throws {
+            options.report(try KDBBenchmark.run(rows: rows, busRecords: records))
+        }
+    }
+
     struct All: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every benchmark.")
         @OptionGroup var options: Options
@@ -172,7 +184,8 @@ struct BenchCommand: ParsableCommand {
                     + (try IngestBenchmark.run(executable: CommandLine.executablePath, seconds: 5, latencyRate: 100_000))
                     + (try ControlBenchmark.run(executable: CommandLine.executablePath, requests: 20_000, backfillDays: 10))
                     + [try Bench.fetchFigure()] + (try Bench.resampleFigures(directory: nil))
-                    + BarsBenchmark.run(trades: 10_000_000) + (try Bench.archiveFigures(rows: 3_000_000)))
+                    + BarsBenchmark.run(trades: 10_000_000) + (try Bench.archiveFigures(rows: 3_000_000))
+                    + (try KDBBenchmark.run(rows: 20_000_000, busRecords: 2_000_000)))
         }
     }
 }

@@ -1,0 +1,300 @@
+import Bus
+import Foundation
+import KDB
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TickBusCore
+import ZeroMQ
+
+/// `tickbus kdb publish`: records from the bus into a kdb+ tickerplant as async
+/// ``.u.upd[`table; columns]`` calls (deploy/kdb/sym.q's schema).
+///
+/// The bus thread owns the subscriber and the column batches; it flushes a table's batch when it
+/// reaches `flushRows` rows or is `flushInterval` old, and hands the encoded message to a bounded
+/// queue without ever waiting. The sender thread owns the TCP connection: it connects, performs
+/// the handshake, writes messages in order, and reconnects with backoff when the tickerplant goes
+/// away. While it is away messages wait in the queue; past `bufferRows` rows the oldest are
+/// dropped, counted and reported on `S.<name>`.
+public final class KDBPublisher: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: UInt16
+        /// `user:password` (or `user`, or empty) sent in the handshake.
+        public var credentials: String
+        public var bus: [String]
+        public var filters: [TopicFilter]
+        public var flushInterval: Duration
+        public var flushRows: Int
+        public var bufferRows: Int
+        /// HISTORICAL records to `<table>Hist` instead of the live tables.
+        public var separateHistorical: Bool
+        /// Compress messages over 2000 bytes when that halves them (as kdb+ does across hosts).
+        public var compress: Bool
+        /// Endpoints of the status publisher (`S.<name>`, `H.<name>`); empty: none.
+        public var status: [String]
+        public var name: String
+
+        public init(
+            host: String, port: UInt16, credentials: String = "", bus: [String] = ["tcp://127.0.0.1:7700"],
+            filters: [TopicFilter] = [], flushInterval: Duration = .milliseconds(50), flushRows: Int = 10_000,
+            bufferRows: Int = 1_000_000, separateHistorical: Bool = false, compress: Bool = false,
+            status: [String] = [], name: String = "kdb"
+        ) {
+            self.host = host
+            self.port = port
+            self.credentials = credentials
+            self.bus = bus
+            self.filters = filters
+            self.flushInterval = flushInterval
+            self.flushRows = flushRows
+            self.bufferRows = bufferRows
+            self.separateHistorical = separateHistorical
+            self.compress = compress
+            self.status = status
+            self.name = name
+        }
+    }
+
+    public struct Counters: Sendable, Equatable {
+        /// Records read from the bus.
+        public var records: UInt64 = 0
+        /// Records with no table (status, heartbeats), not sent.
+        public var unmapped: UInt64 = 0
+        /// Rows and messages written to the tickerplant.
+        public var rowsSent: UInt64 = 0
+        public var messagesSent: UInt64 = 0
+        /// Rows dropped because the buffer overflowed while the tickerplant was slow or away.
+        public var rowsDropped: UInt64 = 0
+        /// Successful connections (the first one included).
+        public var connections: UInt64 = 0
+        public var connected = false
+        /// Input sequence gaps and publisher restarts seen on the bus.
+        public var gaps: UInt64 = 0
+        public var restarts: UInt64 = 0
+    }
+
+    public let configuration: Configuration
+    private let context: ZMQContext
+    private let logger: Logger
+    private let queue: MessageQueue
+    private let state = Mutex(Counters())
+    private let stopping = Atomic<Bool>(false)
+    private let busDone = Atomic<Bool>(false)
+
+    public init(configuration: Configuration, context: ZMQContext, logger: Logger) {
+        self.configuration = configuration
+        self.context = context
+        self.logger = logger
+        queue = MessageQueue(capacity: configuration.bufferRows)
+    }
+
+    public var counters: Counters { state.withLock { $0 } }
+
+    public func run() async throws {
+        let status = try configuration.status.isEmpty
+            ? nil : PublisherService(context: context, configuration: .init(name: configuration.name, endpoints: configuration.status))
+        defer { status?.stop() }
+        let reporter = StatusReporter(publisher: status, name: configuration.name, logger: logger)
+        let failure = Mutex<(any Error)?>(nil)
+        let finished = DispatchSemaphore(value: 0)
+        let busThread = Thread { [self] in
+            defer { busDone.store(true, ordering: .releasing); queue.close(); finished.signal() }
+            do { try readBus(reporter) } catch {
+                logger.error("bus reader failed: \(error)")
+                failure.withLock { $0 = error }
+                stop()
+            }
+        }
+        busThread.name = "kdb-bus"
+        let sendThread = Thread { [self] in
+            defer { finished.signal() }
+            send(reporter)
+        }
+        sendThread.name = "kdb-send"
+        busThread.start()
+        sendThread.start()
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                while !Task.isCancelled, !stopping.load(ordering: .relaxed) {
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            } onCancel: { self.stop() }
+        } onGracefulShutdown: { self.stop() }
+        stop()
+        finished.wait()
+        finished.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    private func stop() { stopping.store(true, ordering: .relaxed) }
+
+    // MARK: bus thread
+
+    private func readBus(_ reporter: StatusReporter) throws {
+        let subscriber = try Subscriber(
+            context: context, configuration: .init(endpoints: configuration.bus, filters: configuration.filters))
+        let router = TableRouter(separateHistorical: configuration.separateHistorical, capacity: configuration.flushRows)
+        let encoder = KBuffer(capacity: 1 << 16)
+        let intervalNs = configuration.flushInterval.nanoseconds
+        let flushRows = configuration.flushRows
+        var firstRowAt = [Int64](repeating: 0, count: router.batches.count)
+        var local = Counters()
+        var dropped: UInt64 = 0, reportedDrops: UInt64 = 0, reportedUnmapped: UInt64 = 0
+        var nextShare = MonotonicClock.nanoseconds()
+
+        func flush(_ index: Int) {
+            let batch = router.batches[index]
+            guard batch.rows > 0 else { return }
+            encoder.removeAll()
+            batch.encodeUpd(into: encoder)
+            if configuration.compress { KMessage.compressIfWorthIt(encoder) }
+            dropped += UInt64(queue.pushDroppingOldest(encoder.array, weight: batch.rows))
+            batch.removeAll()
+        }
+
+        while !stopping.load(ordering: .relaxed) {
+            let event = try subscriber.next(timeout: .milliseconds(max(1, intervalNs / 4_000_000)))
+            let now = MonotonicClock.nanoseconds()
+            switch event {
+            case .record(let record):
+                local.records += 1
+                if let batch = router.route(record) {
+                    let index = router.batches.firstIndex { $0 === batch }!
+                    if batch.rows == 1 { firstRowAt[index] = now }
+                    if batch.rows >= flushRows { flush(index) }
+                }
+            case .gap, .restart:
+                if case .gap = event { local.gaps += 1 } else { local.restarts += 1 }
+                reporter.report(.warning, #"{"event":"input","detail":\#(BusEventFormatter.json(event!))}"#)
+            default:
+                break
+            }
+            for i in router.batches.indices where router.batches[i].rows > 0 && now - firstRowAt[i] >= intervalNs {
+                flush(i)
+            }
+            if now >= nextShare {
+                nextShare = now + 100_000_000
+                local.unmapped = router.unmapped
+                let snapshot = local
+                let drops = dropped
+                state.withLock {
+                    $0.records = snapshot.records
+                    $0.unmapped = snapshot.unmapped
+                    $0.gaps = snapshot.gaps
+                    $0.restarts = snapshot.restarts
+                    $0.rowsDropped = drops
+                }
+                if snapshot.unmapped > reportedUnmapped {
+                    let n = snapshot.unmapped - reportedUnmapped
+                    logger.warning("\(n) records with no kdb+ table (status records) counted, not sent (\(snapshot.unmapped) in all)")
+                    reporter.report(.warning, #"{"event":"unmapped","count":\#(n),"total":\#(snapshot.unmapped)}"#)
+                    reportedUnmapped = snapshot.unmapped
+                }
+                if drops > reportedDrops {
+                    logger.warning("buffer full: dropped the oldest \(drops - reportedDrops) rows (\(drops) in all)")
+                    reporter.report(.warning, #"{"event":"dropped","rows":\#(drops - reportedDrops),"total":\#(drops)}"#)
+                    reportedDrops = drops
+                }
+            }
+        }
+        for i in router.batches.indices { flush(i) }
+        let drops = dropped
+        state.withLock { $0.rowsDropped = drops }
+    }
+
+    // MARK: sender thread
+
+    private func send(_ reporter: StatusReporter) {
+        let target = "\(configuration.host):\(configuration.port)"
+        var backoffMs = 100
+        var connection: TCPSocket?
+        var lastError = ""
+        // After stop, keep sending what is queued while connected, for up to 2 s.
+        var drainDeadline: Int64?
+        while true {
+            if stopping.load(ordering: .relaxed) && drainDeadline == nil {
+                drainDeadline = MonotonicClock.nanoseconds() + 2_000_000_000
+            }
+            if let deadline = drainDeadline, MonotonicClock.nanoseconds() > deadline { break }
+            guard let socket = connection else {
+                if drainDeadline != nil { break }
+                do {
+                    connection = try connect()
+                    backoffMs = 100
+                    lastError = ""
+                    let n = state.withLock { $0.connected = true; $0.connections += 1; return $0.connections }
+                    logger.info("connected to the tickerplant", metadata: ["tickerplant": "\(target)", "connection": "\(n)"])
+                    reporter.report(.info, #"{"event":"connected","tickerplant":"\#(target)","connection":\#(n)}"#)
+                } catch {
+                    let text = "\(error)"
+                    if text != lastError {
+                        logger.warning("cannot reach the tickerplant, retrying with backoff", metadata: ["tickerplant": "\(target)", "error": "\(text)"])
+                        lastError = text
+                    }
+                    sleepChecking(ms: backoffMs)
+                    backoffMs = min(backoffMs * 2, 5000)
+                }
+                continue
+            }
+            guard let (bytes, rows) = queue.pop(timeoutMs: 100) else {
+                if busDone.load(ordering: .acquiring) && queue.weight == 0 { break }
+                if socket.peerClosed() { disconnected(&connection, reporter, target, "closed by the tickerplant") }
+                continue
+            }
+            do {
+                if socket.peerClosed() { throw SocketError(operation: "closed by the tickerplant", code: 0) }
+                try socket.writeAll(bytes)
+                state.withLock { $0.rowsSent += UInt64(rows); $0.messagesSent += 1 }
+            } catch {
+                queue.pushFront(bytes, weight: rows)
+                disconnected(&connection, reporter, target, "\(error)")
+            }
+        }
+        connection?.close()
+    }
+
+    private func disconnected(_ connection: inout TCPSocket?, _ reporter: StatusReporter, _ target: String, _ why: String) {
+        connection?.close()
+        connection = nil
+        state.withLock { $0.connected = false }
+        logger.warning("tickerplant connection lost, reconnecting", metadata: ["tickerplant": "\(target)", "error": "\(why)"])
+        reporter.report(.warning, #"{"event":"disconnected","tickerplant":"\#(target)"}"#)
+    }
+
+    /// Connects and performs the handshake; a close without a reply byte is a rejection.
+    private func connect() throws -> TCPSocket {
+        let socket = try TCPSocket.connect(host: configuration.host, port: configuration.port, timeoutMs: 2000)
+        try socket.writeAll(KHandshake.clientHello(credentials: configuration.credentials))
+        var reader = KStreamReader(socket: socket)
+        do {
+            let reply = try reader.read(1, timeoutMs: 5000)[0]
+            guard reply >= 1 else { throw SocketError(operation: "tickerplant replied capability \(reply)", code: 0) }
+        } catch let error as SocketError where error.operation == "peer closed" {
+            throw SocketError(operation: "the tickerplant rejected the handshake ('access)", code: 0)
+        }
+        return socket
+    }
+
+    private func sleepChecking(ms: Int) {
+        var left = ms
+        while left > 0 && !stopping.load(ordering: .relaxed) {
+            Thread.sleep(forTimeInterval: Double(min(left, 50)) / 1000)
+            left -= 50
+        }
+    }
+}
+
+/// Sends status records on `S.<name>` when a status publisher exists.
+struct StatusReporter: Sendable {
+    let publisher: PublisherService?
+    let name: String
+    let logger: Logger
+
+    func report(_ level: StatusLevel, _ json: String) {
+        guard let publisher, let symbol = try? Symbol(name) else { return }
+        let now = WallClock.nanoseconds()
+        publisher.submit(.status(Status(
+            header: RecordHeader(market: .unknown, tsEvent: now, tsRecv: now, symbol: symbol), level: level, json: json)))
+    }
+}

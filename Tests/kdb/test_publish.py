@@ -1,0 +1,216 @@
+"""`tickbus kdb publish` against a fake tickerplant in another process: the .u.upd messages,
+decoded by KX's own deserializer (pykx), carry exactly the records published on the bus, in bus
+order, with sym.q's column types; after the tickerplant restarts, the rows published while it
+was away arrive once it is back."""
+import json
+import signal
+import subprocess
+import time
+
+import pykx as kx
+
+from helpers import (COLUMN_TYPES, Bus, FakeTickerplant, Lines, expected_row, make_records, norm,
+                     table_of, timeout)
+
+
+def start_publisher(tickbus, tp_port, bus, *extra):
+    proc = subprocess.Popen(
+        [tickbus, "kdb", "publish", "--tickerplant", f"127.0.0.1:{tp_port}", "--bus", bus.endpoint,
+         "--flush-ms", "20", "--flush-rows", "64", "--status", "none", *extra],
+        stderr=subprocess.PIPE, text=True)
+    return proc, Lines(proc.stderr)
+
+
+def decode_upd(hexdata):
+    """(table, rows) of one .u.upd message, decoded by pykx."""
+    fn, table, cols = list(kx.deserialize(bytes.fromhex(hexdata)))
+    assert fn.t == 10 and fn.py(raw=True) == b".u.upd"
+    assert table.t == -11
+    cols = list(cols)
+    name = table.py(raw=True).decode()
+    base = name.removesuffix("Hist")
+    assert [int(c.t) for c in cols] == COLUMN_TYPES[base], name
+    values = [norm(c.py(raw=True)) for c in cols]
+    assert len({len(v) for v in values}) == 1
+    return name, [list(r) for r in zip(*values)]
+
+
+def collect(tp, want_rows, within=60, compressed=None):
+    got = {}
+    n = 0
+    while n < want_rows:
+        ev = tp.event("message", within)
+        assert ev["type"] == 0  # async
+        if compressed is not None:
+            compressed.append(bytes.fromhex(ev["hex"][:8])[2] == 1)
+        name, rows = decode_upd(ev["hex"])
+        got.setdefault(name, []).extend(rows)
+        n += len(rows)
+    return got
+
+
+def expected(records, separate=False):
+    out = {}
+    for f in records:
+        out.setdefault(table_of(f, separate), []).append(norm(expected_row(f)))
+    return out
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout(20))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+
+
+def test_publish_rows_types_order_and_reconnect(tickbus):
+    tp = FakeTickerplant()
+    bus = Bus()
+    proc, log = start_publisher(tickbus, tp.port, bus, "T.", "Q.", "A.", "AM.", "B*")
+    try:
+        hello = bytes.fromhex(tp.event("connect")["hello"])
+        assert hello[-2:] == b"\x03\x00"  # capability 3, NUL
+        bus.wait_subscribed(5)
+        first = make_records(900)
+        for f in first:
+            bus.send(f)
+        assert collect(tp, len(first)) == expected(first)
+
+        # The tickerplant goes away; records keep coming and wait in the buffer.
+        tp.kill()
+        log.until(lambda l: "connection lost" in l or "cannot reach" in l, 30)
+        second = make_records(300, start=900)
+        for f in second:
+            bus.send(f)
+        time.sleep(0.3)
+        tp = FakeTickerplant(port=tp.port)
+        tp.event("connect", 30)
+        assert collect(tp, len(second)) == expected(second)
+        assert proc.poll() is None
+    finally:
+        stop(proc)
+        tp.kill()
+        bus.close()
+
+
+def test_historical_tables_credentials_and_compression(tickbus):
+    tp = FakeTickerplant(password="secret")
+    bus = Bus()
+    proc, log = start_publisher(tickbus, tp.port, bus, "--historical-tables", "--user", "feed:secret", "--compress",
+                                "T.", "Q.")
+    try:
+        hello = bytes.fromhex(tp.event("connect")["hello"])
+        assert hello == b"feed:secret\x03\x00"
+        bus.wait_subscribed(2)
+        records = [f for f in make_records(400) if f["kind"] != "bar"]
+        for f in records:
+            bus.send(f)
+        compressed = []
+        got = collect(tp, len(records), compressed=compressed)
+        assert any(compressed)  # large batches went compressed, and pykx decoded them
+        assert set(got) == {"trade", "quote", "tradeHist", "quoteHist"}
+        assert got == expected(records, separate=True)
+    finally:
+        stop(proc)
+        tp.kill()
+        bus.close()
+
+
+def test_rejected_credentials_are_logged_and_retried(tickbus):
+    tp = FakeTickerplant(password="right")
+    bus = Bus()
+    proc, log = start_publisher(tickbus, tp.port, bus, "--user", "feed:wrong")
+    try:
+        tp.event("rejected")
+        log.until(lambda l: "rejected the handshake" in l, 30)
+        tp.event("rejected")  # retried with backoff, process still alive
+        assert proc.poll() is None
+    finally:
+        stop(proc)
+        tp.kill()
+        bus.close()
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_overflow_drops_oldest_counts_and_reports_on_status(tickbus):
+    import zmq
+    tp = FakeTickerplant()
+    bus = Bus()
+    status = f"tcp://127.0.0.1:{free_port()}"
+    proc = subprocess.Popen(
+        [tickbus, "kdb", "publish", "--tickerplant", f"127.0.0.1:{tp.port}", "--bus", bus.endpoint,
+         "--flush-ms", "20", "--flush-rows", "50", "--buffer-rows", "200", "--status", status, "T."],
+        stderr=subprocess.PIPE, text=True)
+    log = Lines(proc.stderr)
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"S.kdb ")
+    sub.setsockopt(zmq.RCVTIMEO, int(timeout(30) * 1000))
+    sub.connect(status)
+    try:
+        tp.event("connect")
+        log.until(lambda l: "connected to the tickerplant" in l, 30)
+        bus.wait_subscribed(1)
+        tp.kill()
+        log.until(lambda l: "connection lost" in l, 30)
+        records = [f for f in make_records(3000) if f["kind"] == "trade"]
+        for f in records:
+            bus.send(f)
+        log.until(lambda l: "dropped the oldest" in l, 30)
+        events = []
+        while not any(e.get("event") == "dropped" for e in events):
+            msg = sub.recv()
+            events.append(json.loads(msg[len(b"S.kdb ") + 68:]))
+        tp = FakeTickerplant(port=tp.port)
+        tp.event("connect", 30)
+        time.sleep(1.0)  # let the buffered rows arrive
+        got = []
+        while True:
+            try:
+                ev = tp.event("message", 2)
+            except AssertionError:
+                break
+            got += decode_upd(ev["hex"])[1]
+        want = [norm(expected_row(f)) for f in records]
+        assert 0 < len(got) <= 200
+        assert got == want[-len(got):]  # the newest rows, in order: the oldest were dropped
+        dropped = [e for e in events if e["event"] == "dropped"]
+        assert dropped and dropped[-1]["total"] <= len(records) - len(got)
+        assert proc.poll() is None
+    finally:
+        stop(proc)
+        tp.kill()
+        bus.close()
+        sub.close(0)
+        ctx.term()
+
+
+def test_records_without_a_table_are_counted_not_sent(tickbus):
+    """With every topic forwarded ('*'), a status record has no kdb+ table: logged, not sent."""
+    from helpers import mv
+    tp = FakeTickerplant()
+    bus = Bus()
+    proc, log = start_publisher(tickbus, tp.port, bus, "*")
+    try:
+        tp.event("connect")
+        bus.wait_subscribed(1)
+        status = mv.base("status", "unknown", "ingest", 0, mv.T0, mv.T0)
+        status.update(level="info", json='{"event":"test"}')
+        trades = [f for f in make_records(30) if f["kind"] == "trade"]
+        bus.send(status)
+        for f in trades:
+            bus.send(f)
+        assert collect(tp, len(trades)) == expected(trades)
+        log.until(lambda l: "1 records with no kdb+ table" in l, 30)
+    finally:
+        stop(proc)
+        tp.kill()
+        bus.close()
