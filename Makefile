@@ -58,7 +58,7 @@ bench: release
 	@if $(PYTHON) -c "import zmq, numpy" 2>/dev/null; then $(PYTHON) benchmarks/python_bench.py; \
 		else echo "bench python: skipped (needs pyzmq and numpy: make pydeps)"; fi
 
-## demo: simulator + ingest + a bar printer, one line per bar per second (Ctrl-C stops it).
+## demo: simulator + ingest + bars + archive, upstream and local bars printed each second (Ctrl-C stops it).
 demo: deps
 	$(SWIFT) build --product tickbus
 	.build/debug/tickbus demo $(DEMO_ARGS)
