@@ -18,6 +18,8 @@ import ZeroMQ
 /// dropped, counted and reported on `S.<name>`.
 public final class KDBPublisher: Service, Sendable {
     public struct Configuration: Sendable {
+        /// CURVE for reading the bus (a client of its publishers); nil: plain.
+        public var busSecurity: CurveSecurity? = nil
         public var host: String
         public var port: UInt16
         /// `user:password` (or `user`, or empty) sent in the handshake.
@@ -133,7 +135,7 @@ public final class KDBPublisher: Service, Sendable {
 
     private func readBus(_ reporter: StatusReporter) throws {
         let subscriber = try Subscriber(
-            context: context, configuration: .init(endpoints: configuration.bus, filters: configuration.filters))
+            context: context, configuration: .init(endpoints: configuration.bus, filters: configuration.filters, security: configuration.busSecurity))
         let router = TableRouter(separateHistorical: configuration.separateHistorical, capacity: configuration.flushRows)
         let encoder = KBuffer(capacity: 1 << 16)
         let intervalNs = configuration.flushInterval.nanoseconds

@@ -19,6 +19,8 @@ import ZeroMQ
 /// length or an unknown type, or stops in the middle of a message, is closed and logged.
 public final class KDBServer: Service, Sendable {
     public struct Configuration: Sendable {
+        /// CURVE for reading the bus (a client of its publishers); nil: plain.
+        public var busSecurity: CurveSecurity? = nil
         public var host: String
         public var port: UInt16
         /// `user:password` lines; nil accepts anyone.
@@ -262,7 +264,7 @@ public final class KDBServer: Service, Sendable {
 
     private func readBus() throws {
         let subscriber = try Subscriber(
-            context: context, configuration: .init(endpoints: configuration.bus, filters: configuration.filters))
+            context: context, configuration: .init(endpoints: configuration.bus, filters: configuration.filters, security: configuration.busSecurity))
         let encoder = KBuffer(capacity: 1 << 16)
         let intervalNs = configuration.flushInterval.nanoseconds
         var groups: [[Group]] = Array(repeating: [], count: tables.count)

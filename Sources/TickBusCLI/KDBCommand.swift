@@ -59,6 +59,7 @@ struct KDBPublishCommand: AsyncParsableCommand {
     var status = "tcp://127.0.0.1:7706"
     @Option(help: "Process name for S.<name> and H.<name>.") var name = "kdb"
     @Argument(help: "Topics to forward.") var topics: [String] = ["T.", "Q.", "A.", "AM.", "B*"]
+    @OptionGroup(title: "Security (the bus side)") var security: SecurityOptions
     @OptionGroup(title: "Logs") var log: LogOptions
 
     func validate() throws {
@@ -77,15 +78,19 @@ struct KDBPublishCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = log.bootstrap(label: "tickbus.kdb")
         let (host, port) = try parseHostPort(tickerplant)
-        let service = KDBPublisher(
-            configuration: .init(
-                host: host, port: port, credentials: user, bus: bus, filters: try topics.map(TopicFilter.init),
-                flushInterval: .milliseconds(flushMs), flushRows: flushRows, bufferRows: bufferRows,
-                separateHistorical: historicalTables, compress: compress, status: status == "none" ? [] : [status], name: name),
-            context: try ZMQContext(), logger: logger)
+        let context = try ZMQContext()
+        let secured = try security.setUp(
+            context: context, binds: bus.map { Endpoint(parsing: $0, default: .connect) }, logger: logger)
+        var configuration = KDBPublisher.Configuration(
+            host: host, port: port, credentials: user, bus: bus, filters: try topics.map(TopicFilter.init),
+            flushInterval: .milliseconds(flushMs), flushRows: flushRows, bufferRows: bufferRows,
+            separateHistorical: historicalTables, compress: compress, status: status == "none" ? [] : [status], name: name)
+        configuration.busSecurity = secured.client
+        let service = KDBPublisher(configuration: configuration, context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service)], gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
+        secured.authenticator?.stop()
     }
 }
 
@@ -118,11 +123,13 @@ struct KDBServeCommand: AsyncParsableCommand {
     @Flag(help: "Serve HISTORICAL (backfilled) records as tradeHist, quoteHist and barHist.")
     var historicalTables = false
     @Argument(help: "Topics to serve.") var topics: [String] = ["T.", "Q.", "A.", "AM.", "B*"]
-    @Flag(help: "Listen on an address other hosts can reach without --credentials.") var insecure = false
+    /// `--insecure` (of the security options) also lets q clients connect from other hosts
+    /// without --credentials.
+    @OptionGroup(title: "Security") var security: SecurityOptions
     @OptionGroup(title: "Logs") var log: LogOptions
 
     func validate() throws {
-        if credentials == nil, !insecure, !Endpoint(parsing: "tcp://\(host):\(port)", default: .bind).isLocal {
+        if credentials == nil, !security.insecure, !Endpoint(parsing: "tcp://\(host):\(port)", default: .bind).isLocal {
             throw ValidationError("""
                 --host \(host) is reachable from other hosts: give --credentials (user:password lines, as q's -u) \
                 or --insecure, or listen on 127.0.0.1
@@ -150,14 +157,18 @@ struct KDBServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.bootstrap(label: "tickbus.kdb")
-        let service = try KDBServer(
-            configuration: .init(
-                host: host, port: port, credentials: try credentials.map(readCredentials), bus: bus,
-                filters: try topics.map(TopicFilter.init), flushInterval: .milliseconds(flushMs), flushRows: flushRows,
-                clientQueueBytes: clientQueueKb << 10, separateHistorical: historicalTables),
-            context: try ZMQContext(), logger: logger)
+        let context = try ZMQContext()
+        let secured = try security.setUp(
+            context: context, binds: bus.map { Endpoint(parsing: $0, default: .connect) }, logger: logger)
+        var configuration = KDBServer.Configuration(
+            host: host, port: port, credentials: try credentials.map(readCredentials), bus: bus,
+            filters: try topics.map(TopicFilter.init), flushInterval: .milliseconds(flushMs), flushRows: flushRows,
+            clientQueueBytes: clientQueueKb << 10, separateHistorical: historicalTables)
+        configuration.busSecurity = secured.client
+        let service = try KDBServer(configuration: configuration, context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service)], gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
+        secured.authenticator?.stop()
     }
 }

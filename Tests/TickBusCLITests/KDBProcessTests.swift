@@ -1,0 +1,27 @@
+import Foundation
+import Testing
+
+/// `tickbus kdb` refuses to expose itself by accident.
+@Suite(.serialized)
+struct KDBProcessTests {
+    @Test func serveOnAnExposedAddressNeedsCredentialsOrInsecure() async throws {
+        let port = CtlProcessTests.freePort()
+        let refused = try TickBusProcess(["kdb", "serve", "--host", "0.0.0.0", "--port", "\(port)"])
+        let (status, _, err) = await refused.wait()
+        #expect(status != 0)
+        #expect(err.contains("reachable from other hosts") && err.contains("--credentials"), "\(err)")
+
+        let allowed = try TickBusProcess(["kdb", "serve", "--host", "0.0.0.0", "--port", "\(port)", "--insecure"])
+        try await Task.sleep(for: .seconds(1))
+        allowed.interrupt()
+        let (allowedStatus, _, allowedErr) = await allowed.wait()
+        #expect(allowedStatus == 0, "\(allowedErr)")
+    }
+
+    @Test func publishStatusMustBeLocal() async throws {
+        let run = try TickBusProcess(["kdb", "publish", "--tickerplant", "127.0.0.1:5010", "--status", "tcp://0.0.0.0:7706"])
+        let (status, _, err) = await run.wait()
+        #expect(status != 0)
+        #expect(err.contains("reachable from other hosts"), "\(err)")
+    }
+}
