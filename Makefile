@@ -45,7 +45,7 @@ test: deps pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
 	$(MAKE) --no-print-directory test-python
-	PYKX_UNLICENSED=true TICKBUS_BIN=$(TICKBUS_BIN) $(PYTHON) -m pytest -q Tests/kdb
+	PYKX_UNLICENSED=true TICKBUS_TEST_TIMEOUT_SCALE=3 TICKBUS_BIN=$(TICKBUS_BIN) $(PYTHON) -m pytest -q Tests/kdb
 
 ## test-python: the Python client's tests (clients/python, from the source tree) against the
 ## debug build's tickbus sim / ingest / tap.
