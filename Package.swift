@@ -61,6 +61,7 @@ let package = Package(
         .target(
             name: "Telemetry",
             dependencies: [
+                "TickBusCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,3 +1,5 @@
+import TickBusCore
+
 /// A plain JSON rendering of a ``KValue``, for tools and for cross-checking with other
 /// decoders: atoms and vectors are `{"t":type,"v":value}` (type negative for atoms), general
 /// lists are arrays, tables `{"table":[names,columns]}`, dictionaries `{"dict":[keys,values]}`,
@@ -7,13 +9,13 @@ public enum KJSON {
     public static func render(_ v: KValue) -> String {
         switch v {
         case .atom(let t, let s): return #"{"t":\#(-Int(t.rawValue)),"v":\#(scalar(s, t))}"#
-        case .vector(.char, .bytes(let b), _): return #"{"t":10,"v":\#(string(String(decoding: b, as: UTF8.self)))}"#
+        case .vector(.char, .bytes(let b), _): return #"{"t":10,"v":\#(JSONObject.quote(String(decoding: b, as: UTF8.self)))}"#
         case .vector(let t, let c, _): return #"{"t":\#(t.rawValue),"v":[\#(items(c).joined(separator: ","))]}"#
         case .list(let l, _): return "[" + l.map(render).joined(separator: ",") + "]"
         case .table(let names, let cols, _):
             return #"{"table":[\#(render(.symbols(names))),\#(render(.list(cols)))]}"#
         case .dictionary(let k, let v, _): return #"{"dict":[\#(render(k)),\#(render(v))]}"#
-        case .error(let e): return #"{"error":\#(string(e))}"#
+        case .error(let e): return #"{"error":\#(JSONObject.quote(e))}"#
         case .identity: return #""::""#
         case .function: return #""function""#
         }
@@ -21,11 +23,11 @@ public enum KJSON {
 
     static func scalar(_ s: KScalar, _ t: KType) -> String {
         switch s {
-        case .integer(let i): t == .char ? string(String(decoding: [UInt8(truncatingIfNeeded: i)], as: UTF8.self)) : String(i)
+        case .integer(let i): t == .char ? JSONObject.quote(String(decoding: [UInt8(truncatingIfNeeded: i)], as: UTF8.self)) : String(i)
         case .real(let f): number(Double(f))
         case .float(let f): number(f)
-        case .symbol(let s): string(s)
-        case .guid(let g): string(g.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
+        case .symbol(let s): JSONObject.quote(s)
+        case .guid(let g): JSONObject.quote(g.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
         }
     }
 
@@ -38,7 +40,7 @@ public enum KJSON {
         case .longs(let v): v.map { String($0) }
         case .reals(let v): v.map { number(Double($0)) }
         case .floats(let v): v.map(number)
-        case .symbols(let v): v.map(string)
+        case .symbols(let v): v.map(JSONObject.quote)
         }
     }
 
@@ -46,20 +48,5 @@ public enum KJSON {
         if d.isNaN { return #""NaN""# }
         if d.isInfinite { return d > 0 ? #""Infinity""# : #""-Infinity""# }
         return d.description
-    }
-
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where u.value < 0x20:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TickBusCore
 
 /// A swift-log handler that writes one JSON object per line to standard error:
 /// `{"ts":"2026-01-02T14:30:00.123Z","level":"info","label":"tickbus.ingest","message":"…",…metadata}`.
@@ -26,12 +27,12 @@ public struct JSONLogHandler: LogHandler {
         var fields = metadata
         if let provided = metadataProvider?.get() { fields.merge(provided) { $1 } }
         if let extra = event.metadata { fields.merge(extra) { $1 } }
-        var line = "{\"ts\":\(Self.quoted(Self.timestamp()))"
-        line += ",\"level\":\(Self.quoted(event.level.rawValue)),\"label\":\(Self.quoted(label))"
-        line += ",\"message\":\(Self.quoted(event.message.description))"
+        var line = "{\"ts\":\(JSONObject.quote(Self.timestamp()))"
+        line += ",\"level\":\(JSONObject.quote(event.level.rawValue)),\"label\":\(JSONObject.quote(label))"
+        line += ",\"message\":\(JSONObject.quote(event.message.description))"
         for (key, value) in fields.sorted(by: { $0.key < $1.key })
         where !["ts", "level", "label", "message"].contains(key) {
-            line += ",\(Self.quoted(key)):\(Self.json(value))"
+            line += ",\(JSONObject.quote(key)):\(Self.json(value))"
         }
         write(line + "}\n")
     }
@@ -44,31 +45,12 @@ public struct JSONLogHandler: LogHandler {
 
     static func json(_ value: Logger.Metadata.Value) -> String {
         switch value {
-        case .string(let s): quoted(s)
-        case .stringConvertible(let c): quoted(c.description)
+        case .string(let s): JSONObject.quote(s)
+        case .stringConvertible(let c): JSONObject.quote(c.description)
         case .array(let list): "[" + list.map(json).joined(separator: ",") + "]"
         case .dictionary(let dictionary):
-            "{" + dictionary.sorted { $0.key < $1.key }.map { quoted($0.key) + ":" + json($0.value) }.joined(separator: ",") + "}"
+            "{" + dictionary.sorted { $0.key < $1.key }.map { JSONObject.quote($0.key) + ":" + json($0.value) }.joined(separator: ",") + "}"
         }
-    }
-
-    /// A JSON string literal (RFC 8259 escapes).
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                    + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     private static func timestamp() -> String {
