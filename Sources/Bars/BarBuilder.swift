@@ -51,6 +51,35 @@ public struct BarBuilder: Sendable {
         var updates = header.market == .stocks ? conditions.updates(trade.conditions) : .all
         if !trade.size.isFinite { updates.remove(.volume) }
         guard !updates.isEmpty, !trade.price.isNull else { return }
+        try place(header, emit: emit) { addendum in
+            addendum.add(price: trade.price, size: trade.size, updates: .all)
+            if !updates.contains(.volume) { (addendum.volume, addendum.notional, addendum.tradeCount) = (0, 0, 0) }
+        } update: { bucket, t in
+            bucket.add(price: trade.price, size: trade.size, updates: updates, at: t)
+        }
+    }
+
+    /// Adds one bar shorter than every interval (e.g. Massive's 1-second `A` bars), merged as
+    /// pandas resamples: first open, highest high, lowest low, last close (by bar start), volume,
+    /// VWAP and trade count summed. Revisions and late input as for trades.
+    public mutating func add(_ bar: Bar, emit: (Record) throws -> Void) rethrows {
+        guard !bar.open.isNull, !bar.close.isNull else { return }
+        try place(bar.header, emit: emit) { addendum in
+            addendum.merge(open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume,
+                           vwap: bar.vwap, tradeCount: bar.tradeCount)
+        } update: { bucket, t in
+            bucket.add(bar, at: t)
+        }
+    }
+
+    /// Puts one input (a trade or a smaller bar, at `header.tsEvent`) into its bucket of every
+    /// interval with `update`, emitting the revision when that bucket was closed; for a bucket
+    /// past the revision window, emits a `.late` addendum that `fill` makes from the input alone.
+    @inline(__always)
+    private mutating func place(
+        _ header: RecordHeader, emit: (Record) throws -> Void, addendum fill: (inout BarAccumulator) -> Void,
+        update: (inout Bucket, Int64) -> Void
+    ) rethrows {
         let book = self.book(header)
         let t = header.tsEvent
         var late = false
@@ -60,41 +89,13 @@ public struct BarBuilder: Sendable {
             guard closedUpTo <= start &+ width &+ revisionWindow else {
                 late = true
                 var addendum = BarAccumulator(start: start)
-                addendum.add(price: trade.price, size: trade.size, updates: .all)
-                if !updates.contains(.volume) { (addendum.volume, addendum.notional, addendum.tradeCount) = (0, 0, 0) }
+                fill(&addendum)
                 try emit(.bar(books[book].bar(addendum, interval: intervals[i], flags: [.local, .late], receivedAt: header.tsRecv)))
                 continue
             }
             let j = books[book].bucket(i, start: start, closed: start &+ width &+ grace <= closedUpTo)
-            books[book].buckets[i][j].add(price: trade.price, size: trade.size, updates: updates, at: t)
+            update(&books[book].buckets[i][j], t)
             try emitRevision(book, i, j, header.tsRecv, emit)
-        }
-        if late { lateTrades += 1 }
-    }
-
-    /// Adds one bar shorter than every interval (e.g. Massive's 1-second `A` bars), merged as
-    /// pandas resamples: first open, highest high, lowest low, last close (by bar start), volume,
-    /// VWAP and trade count summed. Revisions and late input as for trades.
-    public mutating func add(_ bar: Bar, emit: (Record) throws -> Void) rethrows {
-        guard !bar.open.isNull, !bar.close.isNull else { return }
-        let book = self.book(bar.header)
-        let t = bar.header.tsEvent
-        var late = false
-        for i in 0..<widths.count {
-            let width = widths[i]
-            let start = t - ((t % width) + width) % width
-            guard closedUpTo <= start &+ width &+ revisionWindow else {
-                late = true
-                var addendum = BarAccumulator(start: start)
-                addendum.merge(open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume,
-                               vwap: bar.vwap, tradeCount: bar.tradeCount)
-                try emit(.bar(books[book].bar(addendum, interval: intervals[i], flags: [.local, .late],
-                                              receivedAt: bar.header.tsRecv)))
-                continue
-            }
-            let j = books[book].bucket(i, start: start, closed: start &+ width &+ grace <= closedUpTo)
-            books[book].buckets[i][j].add(bar, at: t)
-            try emitRevision(book, i, j, bar.header.tsRecv, emit)
         }
         if late { lateTrades += 1 }
     }
