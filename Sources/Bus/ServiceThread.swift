@@ -1,17 +1,7 @@
 import Foundation
 import ServiceLifecycle
 import Synchronization
-
-/// A flag a service's thread polls to know when to stop.
-public final class StopFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-
-    public init() {}
-
-    public var isSet: Bool { flag.load(ordering: .relaxed) }
-
-    public func set() { flag.store(true, ordering: .relaxed) }
-}
+import ZeroMQ
 
 /// Runs `body`, a blocking loop that owns ZeroMQ sockets, on a thread of its own, for the
 /// `run()` of a service: graceful shutdown (SIGINT/SIGTERM) and task cancellation set `stop`,

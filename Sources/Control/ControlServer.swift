@@ -22,12 +22,12 @@ public final class ControlServer: Sendable {
     }
 
     /// The endpoint actually bound (a real port for `tcp://host:*`).
-    public let endpoint: String
+    public var endpoint: String { thread.opened }
     private let shared = Shared()
+    private let thread: SocketThread<String>
 
     private final class Shared: Sendable {
-        let state = Mutex<(counters: Counters, stopping: Bool)>((Counters(), false))
-        let finished = DispatchSemaphore(value: 0)
+        let counters = Mutex(Counters())
     }
 
     /// Binds `endpoint` and starts serving on a new thread. With `security` the socket is a
@@ -37,58 +37,38 @@ public final class ControlServer: Sendable {
         context: ZMQContext, endpoint: String, handler: some ControlHandler, logger: Logger,
         security: CurveSecurity? = nil, token: String? = nil
     ) throws {
-        let ready = Mutex<Result<String, any Error>?>(nil)
-        let started = DispatchSemaphore(value: 0)
         let shared = shared
-        let thread = Thread {
-            defer { shared.finished.signal() }
-            let socket: Socket
-            do {
-                socket = try Socket(context, .rep)
-                // Bigger frames are cut off by libzmq instead of being buffered in full.
-                try socket.setMaxMessageSize(16 << 20)
-                try socket.open(Endpoint(parsing: endpoint, default: .bind), security: security)
-                ready.withLock { $0 = .success((try? socket.lastEndpoint) ?? endpoint) }
-                started.signal()
-            } catch {
-                ready.withLock { $0 = .failure(error) }
-                started.signal()
-                return
-            }
-            ControlServer.serve(socket, handler: handler, token: token.map { Array($0.utf8) }, shared: shared, logger: logger)
+        thread = try SocketThread(name: "control") {
+            let socket = try Socket(context, .rep)
+            // Bigger frames are cut off by libzmq instead of being buffered in full.
+            try socket.setMaxMessageSize(16 << 20)
+            try socket.open(Endpoint(parsing: endpoint, default: .bind), security: security)
+            return (socket, (try? socket.lastEndpoint) ?? endpoint)
+        } serve: { socket, isStopping in
+            ControlServer.serve(socket, handler: handler, token: token.map { Array($0.utf8) }, shared: shared,
+                                isStopping: isStopping, logger: logger)
         }
-        thread.name = "control"
-        thread.start()
-        started.wait()
-        self.endpoint = try ready.withLock { $0! }.get()
     }
 
-    deinit { stop() }
-
-    public var counters: Counters { shared.state.withLock { $0.counters } }
+    public var counters: Counters { shared.counters.withLock { $0 } }
 
     /// Stops serving and closes the socket (within about 100 ms). Idempotent.
-    public func stop() {
-        let already = shared.state.withLock { s -> Bool in
-            defer { s.stopping = true }
-            return s.stopping
-        }
-        if !already { shared.finished.wait() }
-    }
+    public func stop() { thread.stop() }
 
     private static func serve(
-        _ socket: Socket, handler: some ControlHandler, token: [UInt8]?, shared: Shared, logger: Logger
+        _ socket: Socket, handler: some ControlHandler, token: [UInt8]?, shared: Shared, isStopping: () -> Bool,
+        logger: Logger
     ) {
         let poller = Poller()
         poller.add(socket)
-        while !shared.state.withLock({ $0.stopping }) {
+        while !isStopping() {
             do {
                 guard try poller.poll(timeoutMilliseconds: 100) > 0 else { continue }
                 guard let frames = try socket.receiveMultipart(flags: .dontWait) else { continue }
                 let reply = respond(to: frames, handler: handler, token: token, logger: logger)
-                shared.state.withLock {
-                    $0.counters.requests += 1
-                    if !reply.ok { $0.counters.errors += 1 }
+                shared.counters.withLock {
+                    $0.requests += 1
+                    if !reply.ok { $0.errors += 1 }
                 }
                 _ = try socket.send(reply.text)
             } catch let error as ZMQError where error == .terminated {

@@ -24,11 +24,11 @@ public final class ZAPHandler: Sendable {
     }
 
     private final class Shared: Sendable {
-        let state = Mutex<(counters: Counters, stopping: Bool)>((Counters(), false))
-        let finished = DispatchSemaphore(value: 0)
+        let counters = Mutex(Counters())
     }
 
     private let shared = Shared()
+    private let thread: SocketThread<Void>
 
     /// Binds the ZAP endpoint of `context` and starts answering. `onDecision` is called on the
     /// handler's thread for every request (to log refusals).
@@ -36,33 +36,22 @@ public final class ZAPHandler: Sendable {
         context: ZMQContext, allowedClientKeys: Set<String>, domain: String = CurveSecurity.zapDomain,
         onDecision: (@Sendable (Decision) -> Void)? = nil
     ) throws {
-        let ready = Mutex<Result<Void, any Error>?>(nil)
-        let started = DispatchSemaphore(value: 0)
         let shared = shared
-        let thread = Thread {
-            defer { shared.finished.signal() }
-            let socket: Socket
-            do {
-                socket = try Socket(context, .rep)
-                try socket.bind(ZAPHandler.endpoint)
-                ready.withLock { $0 = .success(()) }
-                started.signal()
-            } catch {
-                ready.withLock { $0 = .failure(error) }
-                shared.state.withLock { $0.stopping = true }
-                started.signal()
-                return
-            }
+        thread = try SocketThread(name: "zap") {
+            let socket = try Socket(context, .rep)
+            try socket.bind(ZAPHandler.endpoint)
+            return (socket, ())
+        } serve: { socket, isStopping in
             let poller = Poller()
             poller.add(socket)
-            while !shared.state.withLock({ $0.stopping }) {
+            while !isStopping() {
                 do {
                     guard try poller.poll(timeoutMilliseconds: 100) > 0,
                           let request = try socket.receiveMultipart(flags: .dontWait)
                     else { continue }
                     let (reply, decision) = ZAPHandler.answer(request, allowed: allowedClientKeys, domain: domain)
-                    shared.state.withLock {
-                        if decision?.status == "200" { $0.counters.accepted += 1 } else { $0.counters.denied += 1 }
+                    shared.counters.withLock {
+                        if decision?.status == "200" { $0.accepted += 1 } else { $0.denied += 1 }
                     }
                     try socket.send(multipart: reply)
                     if let decision { onDecision?(decision) }
@@ -71,24 +60,12 @@ public final class ZAPHandler: Sendable {
                 }
             }
         }
-        thread.name = "zap"
-        thread.start()
-        started.wait()
-        try ready.withLock { $0! }.get()
     }
 
-    deinit { stop() }
-
-    public var counters: Counters { shared.state.withLock { $0.counters } }
+    public var counters: Counters { shared.counters.withLock { $0 } }
 
     /// Stops answering and unbinds (within about 100 ms). Idempotent.
-    public func stop() {
-        let already = shared.state.withLock { s -> Bool in
-            defer { s.stopping = true }
-            return s.stopping
-        }
-        if !already { shared.finished.wait() }
-    }
+    public func stop() { thread.stop() }
 
     /// The reply to one request: version, request id, status code, status text, user id,
     /// metadata. A request too short to carry a request id gets a 500 with an empty id.
