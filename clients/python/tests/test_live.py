@@ -204,8 +204,10 @@ def test_slow_subscriber_gaps_account_exactly_for_what_it_missed(spawn, tmp_path
                 pause = min(pause * 2, 16)
                 after_gap = 0
                 for _ in range(500_000):  # read what queued up, a little past the first gap
+                    if after_gap > 2000:
+                        break
                     item = slow.next(timeout=0.5)
-                    if item is None or after_gap > 2000:
+                    if item is None:
                         break
                     if gaps:
                         after_gap += 1
@@ -224,7 +226,8 @@ def test_slow_subscriber_gaps_account_exactly_for_what_it_missed(spawn, tmp_path
     lost = defaultdict(set)
     for gap in gaps:
         missing = set(range(gap.expected, gap.received))
-        assert len(missing) == gap.lost and not missing & received[gap.topic]
+        # Heartbeats (H.*) are numbered too, so a gap may be on a topic with no record received.
+        assert len(missing) == gap.lost and not missing & received.get(gap.topic, set())
         lost[gap.topic] |= missing
     for topic, seqs in received.items():
         first, last = min(seqs), max(seqs)
