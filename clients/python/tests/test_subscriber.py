@@ -106,6 +106,30 @@ def test_batches_give_the_same_records_and_events(pub):
         check_counters(sub.counters)
 
 
+def test_asyncio_batches_give_the_same_records_and_events(pub):
+    async def run():
+        async with AsyncSubscriber(pub.endpoint, ["Q.AAPL", "T.AAPL"], heartbeat_timeout=60) as sub:
+            await asyncio.get_running_loop().run_in_executor(
+                None, pub.wait_for, [b"Q.AAPL ", b"T.AAPL ", b"H."])
+            publish_scenario(pub)
+            quotes, trades, events = [], [], []
+            while len(quotes) + len(trades) < 6 or len(events) < 3:
+                batch = await sub.next_batch(timeout=20)
+                assert len(batch) or batch.events
+                quotes += list(zip(batch.quotes["epoch"].tolist(), batch.quotes["sequence"].tolist()))
+                trades += list(zip(batch.trades["epoch"].tolist(), batch.trades["sequence"].tolist()))
+                events += [summary(e) for e in batch.events]
+            empty = await sub.next_batch(timeout=0.2)
+            assert len(empty) == 0 and not empty.events
+            check_counters(sub.counters)
+            return quotes, trades, events
+
+    quotes, trades, events = asyncio.run(run())
+    assert quotes == [(7, 1), (7, 2), (7, 6), (9, 1)]
+    assert trades == [(7, 1), (9, 1)]
+    assert events == [e for e in EXPECTED if isinstance(e, Event) or e[0] == "invalid"]
+
+
 def test_asyncio_subscriber_sees_the_same(pub):
     async def run():
         async with AsyncSubscriber(pub.endpoint, ["Q.AAPL", "T.AAPL"], heartbeat_timeout=60) as sub:

@@ -197,6 +197,23 @@ class _Tracker:
                 self.pending.append(Silent(name, (now - state[0]) / 1e9))
 
 
+def _batch(tracker: _Tracker, socket: zmq.Socket, max_messages: int):
+    """Decodes up to `max_messages` messages already queued on `socket` (a blocking socket, read
+    without blocking) into a `tickbus.arrays.Batch`, with the tracker's checks."""
+    from .arrays import _decode_messages
+
+    messages = []
+    append = messages.append
+    recv = socket.recv
+    try:
+        for _ in range(max_messages):
+            append(recv(zmq.NOBLOCK))
+    except zmq.Again:
+        pass
+    tracker.until_clock_check -= len(messages)
+    return _decode_messages(tracker, messages)
+
+
 class _Base:
     def __init__(self, endpoints, topics, receive_hwm, heartbeat_timeout, context, socket_class, options):
         if isinstance(endpoints, str):
@@ -309,36 +326,21 @@ class Subscriber(_Base):
         """Up to `max_messages` messages decoded into numpy arrays (one per kind) with the same
         gap/restart/heartbeat checks: a `tickbus.arrays.Batch`. Waits up to `timeout` for the
         first message (None: until one comes), then takes what is already queued. Needs numpy."""
-        from .arrays import Batch, _decode_messages
-
         tracker = self._tracker
         socket = self._socket
-        recv = socket.recv
-        messages = []
         limit, wait = self._limits(timeout)
         waited = 0
         while True:
             if tracker.until_clock_check <= 0:
                 tracker.until_clock_check = 1024
                 tracker.check_heartbeats(time.monotonic_ns())
-            try:
-                messages.append(recv(zmq.NOBLOCK))
+            if socket.poll(wait, zmq.POLLIN):
                 break
-            except zmq.Again:
-                if socket.poll(wait, zmq.POLLIN):
-                    continue
-                tracker.until_clock_check = 0
-                waited += wait
-                if tracker.pending or (limit is not None and waited >= limit):
-                    return _decode_messages(tracker, [])
-        append = messages.append
-        try:
-            for _ in range(max_messages - 1):
-                append(recv(zmq.NOBLOCK))
-        except zmq.Again:
-            pass
-        tracker.until_clock_check -= len(messages)
-        return _decode_messages(tracker, messages)
+            tracker.until_clock_check = 0
+            waited += wait
+            if tracker.pending or (limit is not None and waited >= limit):
+                return _batch(tracker, socket, 0)
+        return _batch(tracker, socket, max_messages)
 
 
 class AsyncSubscriber(_Base):
@@ -352,6 +354,9 @@ class AsyncSubscriber(_Base):
 
         super().__init__(endpoints, topics, receive_hwm, heartbeat_timeout,
                          context or zmq.asyncio.Context.instance(), zmq.asyncio.Socket, options)
+        # next_batch drains what is queued through a blocking view of the same socket, as
+        # pyzmq's own non-blocking receives do; the event loop's thread still owns it.
+        self._drain_socket = zmq.Socket.shadow(self._socket.underlying)
 
     async def __aenter__(self):
         return self
@@ -398,3 +403,22 @@ class AsyncSubscriber(_Base):
             item = tracker.handle(message)
             if item is not None:
                 return item
+
+    async def next_batch(self, max_messages: int = 65536, timeout: Optional[float] = None):
+        """`Subscriber.next_batch` without blocking the event loop: waits up to `timeout` for the
+        first message, then decodes what is already queued into a `tickbus.arrays.Batch`."""
+        tracker = self._tracker
+        socket = self._socket
+        limit, wait = self._limits(timeout)
+        waited = 0
+        while True:
+            if tracker.until_clock_check <= 0:
+                tracker.until_clock_check = 1024
+                tracker.check_heartbeats(time.monotonic_ns())
+            if socket.getsockopt(zmq.EVENTS) & zmq.POLLIN or await socket.poll(wait, zmq.POLLIN):
+                break
+            tracker.until_clock_check = 0
+            waited += wait
+            if tracker.pending or (limit is not None and waited >= limit):
+                return _batch(tracker, self._drain_socket, 0)
+        return _batch(tracker, self._drain_socket, max_messages)
