@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "KDBService",
             dependencies: [
-                "Bus", "KDB", "TickBusCore", "ZeroMQ",
+                "Bus", "KDB", "Telemetry", "TickBusCore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

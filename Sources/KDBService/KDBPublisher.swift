@@ -4,6 +4,7 @@ import KDB
 import Logging
 import ServiceLifecycle
 import Synchronization
+import Telemetry
 import TickBusCore
 import ZeroMQ
 
@@ -71,6 +72,8 @@ public final class KDBPublisher: Service, Sendable {
         /// Successful connections (the first one included).
         public var connections: UInt64 = 0
         public var connected = false
+        /// Rows waiting for the tickerplant.
+        public var buffered = 0
         /// Input sequence gaps and publisher restarts seen on the bus.
         public var gaps: UInt64 = 0
         public var restarts: UInt64 = 0
@@ -91,7 +94,26 @@ public final class KDBPublisher: Service, Sendable {
         queue = MessageQueue(capacity: configuration.bufferRows)
     }
 
-    public var counters: Counters { state.withLock { $0 } }
+    public var counters: Counters {
+        var c = state.withLock { $0 }
+        c.buffered = queue.weight
+        return c
+    }
+
+    /// Copies the counters into swift-metrics; docs/operations.md lists the names.
+    public func export(to metrics: SnapshotMetrics) {
+        let c = counters
+        metrics.count("tickbus_kdb_records_total", total: c.records)
+        metrics.count("tickbus_kdb_unmapped_total", total: c.unmapped)
+        metrics.count("tickbus_kdb_rows_sent_total", total: c.rowsSent)
+        metrics.count("tickbus_kdb_messages_sent_total", total: c.messagesSent)
+        metrics.count("tickbus_kdb_rows_dropped_total", total: c.rowsDropped)
+        metrics.count("tickbus_kdb_connections_total", total: c.connections)
+        metrics.count("tickbus_kdb_input_gaps_total", total: c.gaps)
+        metrics.count("tickbus_kdb_input_restarts_total", total: c.restarts)
+        metrics.gauge("tickbus_kdb_connected", c.connected ? 1 : 0)
+        metrics.gauge("tickbus_kdb_buffered_rows", Double(c.buffered))
+    }
 
     public func run() async throws {
         let status = try configuration.status.isEmpty

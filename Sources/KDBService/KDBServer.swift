@@ -4,6 +4,7 @@ import KDB
 import Logging
 import ServiceLifecycle
 import Synchronization
+import Telemetry
 import TickBusCore
 import ZeroMQ
 
@@ -92,6 +93,19 @@ public final class KDBServer: Service, Sendable {
         var c = state.withLock { $0 }
         c.clients = registry.withLock { $0.clients.count }
         return c
+    }
+
+    /// Copies the counters into swift-metrics; docs/operations.md lists the names.
+    public func export(to metrics: SnapshotMetrics) {
+        let c = counters
+        metrics.count("tickbus_kdb_records_total", total: c.records)
+        metrics.count("tickbus_kdb_unmapped_total", total: c.unmapped)
+        metrics.count("tickbus_kdb_client_connections_total", total: c.connections)
+        metrics.count("tickbus_kdb_clients_rejected_total", total: c.rejected)
+        metrics.count("tickbus_kdb_bad_peers_total", total: c.badPeers)
+        metrics.count("tickbus_kdb_slow_clients_total", total: c.slowClients)
+        metrics.count("tickbus_kdb_messages_queued_total", total: c.messagesQueued)
+        metrics.gauge("tickbus_kdb_clients", Double(c.clients))
     }
 
     public func run() async throws {

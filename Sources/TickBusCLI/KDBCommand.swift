@@ -60,7 +60,7 @@ struct KDBPublishCommand: AsyncParsableCommand {
     @Option(help: "Process name for S.<name> and H.<name>.") var name = "kdb"
     @Argument(help: "Topics to forward.") var topics: [String] = ["T.", "Q.", "A.", "AM.", "B*"]
     @OptionGroup(title: "Security (the bus side)") var security: SecurityOptions
-    @OptionGroup(title: "Logs") var log: LogOptions
+    @OptionGroup(title: "Logs and metrics") var service: ServiceOptions
 
     func validate() throws {
         _ = try parseHostPort(tickerplant)
@@ -76,7 +76,7 @@ struct KDBPublishCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = log.bootstrap(label: "tickbus.kdb")
+        let (logger, metrics) = service.bootstrap(label: "tickbus.kdb")
         let (host, port) = try parseHostPort(tickerplant)
         let context = try ZMQContext()
         let secured = try security.setUp(
@@ -86,9 +86,10 @@ struct KDBPublishCommand: AsyncParsableCommand {
             flushInterval: .milliseconds(flushMs), flushRows: flushRows, bufferRows: bufferRows,
             separateHistorical: historicalTables, compress: compress, status: status == "none" ? [] : [status], name: name)
         configuration.busSecurity = secured.client
-        let service = KDBPublisher(configuration: configuration, context: context, logger: logger)
+        let publisher = KDBPublisher(configuration: configuration, context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service)], gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
+            services: [.init(service: publisher)] + metricsServices(metrics, process: name, export: publisher.export),
+            gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
         secured.authenticator?.stop()
     }
@@ -126,7 +127,7 @@ struct KDBServeCommand: AsyncParsableCommand {
     /// `--insecure` (of the security options) also lets q clients connect from other hosts
     /// without --credentials.
     @OptionGroup(title: "Security") var security: SecurityOptions
-    @OptionGroup(title: "Logs") var log: LogOptions
+    @OptionGroup(title: "Logs and metrics") var service: ServiceOptions
 
     func validate() throws {
         if credentials == nil, !security.insecure, !Endpoint(parsing: "tcp://\(host):\(port)", default: .bind).isLocal {
@@ -156,7 +157,7 @@ struct KDBServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = log.bootstrap(label: "tickbus.kdb")
+        let (logger, metrics) = service.bootstrap(label: "tickbus.kdb")
         let context = try ZMQContext()
         let secured = try security.setUp(
             context: context, binds: bus.map { Endpoint(parsing: $0, default: .connect) }, logger: logger)
@@ -165,9 +166,10 @@ struct KDBServeCommand: AsyncParsableCommand {
             filters: try topics.map(TopicFilter.init), flushInterval: .milliseconds(flushMs), flushRows: flushRows,
             clientQueueBytes: clientQueueKb << 10, separateHistorical: historicalTables)
         configuration.busSecurity = secured.client
-        let service = try KDBServer(configuration: configuration, context: context, logger: logger)
+        let server = try KDBServer(configuration: configuration, context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service)], gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
+            services: [.init(service: server)] + metricsServices(metrics, process: "kdb", export: server.export),
+            gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
         secured.authenticator?.stop()
     }

@@ -56,9 +56,10 @@ struct ProxyCommand: AsyncParsableCommand {
         let proxy = try BusProxy(context: context, configuration: .init(
             frontend: frontend, backend: backend, highWaterMark: hwm,
             frontendSecurity: frontendSecurity, backendSecurity: secured.server))
-        let service = ProxyService(proxy: proxy, logger: logger, metricsInterval: options.metricsInterval)
+        let service = ProxyService(proxy: proxy, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service)] + metricsServices(metrics), gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
+            services: [.init(service: service)] + metricsServices(metrics, process: "proxy", export: service.export),
+            gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
         secured.authenticator?.stop()
     }
@@ -68,25 +69,16 @@ struct ProxyCommand: AsyncParsableCommand {
 final class ProxyService: Service, Sendable {
     let proxy: BusProxy
     let logger: Logger
-    let metricsInterval: Duration?
 
-    init(proxy: BusProxy, logger: Logger, metricsInterval: Duration?) {
+    init(proxy: BusProxy, logger: Logger) {
         self.proxy = proxy
         self.logger = logger
-        self.metricsInterval = metricsInterval
     }
 
     func run() async throws {
         let proxy = proxy, logger = logger
         try await withGracefulShutdownHandler {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await Self.forward(proxy, logger) }
-                if let metricsInterval {
-                    group.addTask { try await Self.export(proxy, every: metricsInterval) }
-                }
-                defer { group.cancelAll() }
-                try await group.next()
-            }
+            try await Self.forward(proxy, logger)
         } onGracefulShutdown: {
             proxy.terminate()
         }
@@ -94,18 +86,13 @@ final class ProxyService: Service, Sendable {
     }
 
     /// The proxy's own statistics (asked over its control socket) as counters.
-    private static func export(_ proxy: BusProxy, every interval: Duration) async throws {
-        let metrics = SnapshotMetrics(dimensions: [("process", "proxy")])
-        while true {
-            if let s = proxy.statistics() {
-                metrics.count("tickbus_proxy_frontend_messages_in_total", total: s.frontendMessagesIn)
-                metrics.count("tickbus_proxy_frontend_bytes_in_total", total: s.frontendBytesIn)
-                metrics.count("tickbus_proxy_backend_messages_out_total", total: s.backendMessagesOut)
-                metrics.count("tickbus_proxy_backend_bytes_out_total", total: s.backendBytesOut)
-                metrics.count("tickbus_proxy_subscription_messages_total", total: s.backendMessagesIn)
-            }
-            try await Task.sleep(for: interval)
-        }
+    func export(to metrics: SnapshotMetrics) {
+        guard let s = proxy.statistics() else { return }
+        metrics.count("tickbus_proxy_frontend_messages_in_total", total: s.frontendMessagesIn)
+        metrics.count("tickbus_proxy_frontend_bytes_in_total", total: s.frontendBytesIn)
+        metrics.count("tickbus_proxy_backend_messages_out_total", total: s.backendMessagesOut)
+        metrics.count("tickbus_proxy_backend_bytes_out_total", total: s.backendBytesOut)
+        metrics.count("tickbus_proxy_subscription_messages_total", total: s.backendMessagesIn)
     }
 
     private static func forward(_ proxy: BusProxy, _ logger: Logger) async throws {

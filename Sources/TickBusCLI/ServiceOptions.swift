@@ -48,3 +48,12 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 func metricsServices(_ server: MetricsServer?) -> [ServiceGroupConfiguration.ServiceConfiguration] {
     server.map { [.init(service: $0)] } ?? []
 }
+
+/// The metrics server and, beside it, a ``CounterExporter`` calling `export` every second for
+/// counters the process keeps itself; nothing without a metrics server.
+func metricsServices(
+    _ server: MetricsServer?, process: String, export: @escaping @Sendable (SnapshotMetrics) -> Void
+) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+    guard let server else { return [] }
+    return [.init(service: server), .init(service: CounterExporter(process: process, interval: .seconds(1), snapshot: export))]
+}

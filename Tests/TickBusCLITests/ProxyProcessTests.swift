@@ -4,7 +4,8 @@ import Testing
 import TickBusCore
 import ZeroMQ
 
-/// `tickbus proxy` as a real process between publishers in this process and a `tickbus tap`.
+/// `tickbus proxy` as a real process between publishers in this process and a `tickbus tap`,
+/// with its statistics served as Prometheus counters.
 @Suite(.serialized)
 struct ProxyProcessTests {
     @Test func twoPublishersThroughTheProxyProcessToTapThenSigtermStopsIt() async throws {
@@ -12,8 +13,10 @@ struct ProxyProcessTests {
         let trades = try Publisher(context: context, configuration: .init(name: "pa", endpoints: ["tcp://127.0.0.1:*"]))
         let quotes = try Publisher(context: context, configuration: .init(name: "pb", endpoints: ["tcp://127.0.0.1:*"]))
         let backend = "tcp://127.0.0.1:\(Int.random(in: 20_000...60_000))"
+        let metricsPort = MetricsProcessTests.freePort()
         let proxy = try TickBusProcess([
             "proxy", "--frontend", trades.endpoints[0], "--frontend", quotes.endpoints[0], "--backend", backend,
+            "--metrics-port", "\(metricsPort)",
         ])
         defer { proxy.interrupt(); proxy.finish() }
         let tap = try TickBusProcess(["tap", "--json", "--count", "4", "--endpoint", backend, "T.AAPL", "Q.MSFT"])
@@ -39,6 +42,16 @@ struct ProxyProcessTests {
         #expect(topics.filter { $0 == "T.AAPL" }.count == 2 && topics.filter { $0 == "Q.MSFT" }.count == 2, "\(out)")
         #expect(objects.filter { $0["topic"] as? String == "T.AAPL" }.map { $0["epoch"] as? Int } == [Int(trades.epoch), Int(trades.epoch)])
         #expect(objects.filter { $0["topic"] as? String == "Q.MSFT" }.map { $0["sequence"] as? Int } == [1, 2])
+
+        // The proxy's own statistics as Prometheus counters: the 4 records went in and out.
+        var metrics: [String: Double] = [:]
+        for _ in 0..<300 where metrics["tickbus_proxy_backend_messages_out_total"] ?? 0 < 4 {
+            metrics = (try? await MetricsProcessTests.scrape(metricsPort)) ?? [:]
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(metrics["tickbus_proxy_backend_messages_out_total"] ?? 0 >= 4, "\(metrics)")
+        #expect(metrics["tickbus_proxy_frontend_messages_in_total"] ?? 0 >= 4)
+        #expect(metrics["tickbus_proxy_subscription_messages_total"] ?? 0 >= 2)
 
         kill(proxy.pid, SIGTERM)
         let (proxyStatus, _, proxyErr) = await proxy.wait()

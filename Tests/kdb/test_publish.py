@@ -214,3 +214,74 @@ def test_records_without_a_table_are_counted_not_sent(tickbus):
         stop(proc)
         tp.kill()
         bus.close()
+
+
+def scrape(port):
+    """`name -> value` of the Prometheus text at /metrics (samples of one name summed)."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout(5)) as reply:
+        assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/plain")
+        text = reply.read().decode()
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            name = name.split("{")[0]
+            values[name] = values.get(name, 0) + float(value)
+    return values
+
+
+def metrics_port(log):
+    import re
+    def found(line):
+        return "metrics on http://127.0.0.1:" in line
+    line = next((l for l in log.all if found(l)), None) or log.until(found, 60)
+    return int(re.search(r"127\.0\.0\.1:(\d+)/metrics", line).group(1))
+
+
+def scrape_until(port, predicate, within=30):
+    deadline = time.monotonic() + timeout(within)
+    values = {}
+    while time.monotonic() < deadline:
+        values = scrape(port)
+        if predicate(values):
+            return values
+        time.sleep(0.2)
+    raise AssertionError(f"metrics never matched: {values}")
+
+
+def test_metrics_count_what_the_tickerplant_received(tickbus):
+    tp = FakeTickerplant()
+    bus = Bus()
+    proc, log = start_publisher(tickbus, tp.port, bus, "--metrics-port", "0", "T.", "Q.")
+    try:
+        port = metrics_port(log)
+        tp.event("connect")
+        bus.wait_subscribed(2)
+        records = [f for f in make_records(600) if f["kind"] != "bar"]
+        for f in records:
+            bus.send(f)
+        messages = 0
+        rows = 0
+        while rows < len(records):
+            rows += len(decode_upd(tp.event("message", 60)["hex"])[1])
+            messages += 1
+        values = scrape_until(port, lambda v: v.get("tickbus_kdb_rows_sent_total") == rows)
+        assert values["tickbus_kdb_records_total"] == len(records)
+        assert values["tickbus_kdb_messages_sent_total"] == messages
+        assert values["tickbus_kdb_connections_total"] == 1 and values["tickbus_kdb_connected"] == 1
+        assert values["tickbus_kdb_rows_dropped_total"] == 0 and values["tickbus_kdb_buffered_rows"] == 0
+        assert values["tickbus_kdb_input_gaps_total"] == 0
+
+        # The tickerplant goes away: connected drops to 0 and new rows wait in the buffer.
+        tp.kill()
+        log.until(lambda l: "connection lost" in l or "cannot reach" in l, 30)
+        more = [f for f in make_records(100, start=600) if f["kind"] == "trade"]
+        for f in more:
+            bus.send(f)
+        scrape_until(port, lambda v: v.get("tickbus_kdb_connected") == 0
+                     and v.get("tickbus_kdb_buffered_rows") == len(more))
+    finally:
+        stop(proc)
+        tp.kill()
+        bus.close()

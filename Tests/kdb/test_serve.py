@@ -288,3 +288,25 @@ def test_list_form_used_by_clients_q(tickbus, bus):
         conn.close()
     finally:
         serve.stop()
+
+
+def test_metrics_follow_clients_and_records(tickbus, bus):
+    from test_publish import metrics_port, scrape_until
+    serve = Serve(tickbus, bus, "--metrics-port", "0", "T.")
+    try:
+        port = metrics_port(serve.log)
+        client = RawClient(serve.port)
+        assert schema_of(client.sync(".u.sub[`trade;`]"))[0] == "trade"
+        bus.wait_subscribed(1)
+        records = [f for f in make_records(300) if f["kind"] == "trade"]
+        for f in records:
+            bus.send(f)
+        collect(client, len(records))
+        values = scrape_until(port, lambda v: v.get("tickbus_kdb_records_total") == len(records))
+        assert values["tickbus_kdb_clients"] == 1 and values["tickbus_kdb_client_connections_total"] == 1
+        assert values["tickbus_kdb_messages_queued_total"] >= 1
+        assert values["tickbus_kdb_slow_clients_total"] == 0 and values["tickbus_kdb_bad_peers_total"] == 0
+        client.sock.close()
+        scrape_until(port, lambda v: v.get("tickbus_kdb_clients") == 0)
+    finally:
+        serve.stop()
