@@ -39,13 +39,15 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product tickbus
 
-## test: every test suite: Swift, then the Python client's pytest suite.
+## test: every test suite: Swift, the Python client's pytest suite, kdb+ (pykx as the oracle),
+## and deploy/'s units and example configuration run together.
 test: deps pydeps
 	$(PYTHON) Tests/golden/make_vectors.py --check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
 	$(MAKE) --no-print-directory test-python
 	PYKX_UNLICENSED=true TICKBUS_TEST_TIMEOUT_SCALE=3 TICKBUS_BIN=$(TICKBUS_BIN) $(PYTHON) -m pytest -q Tests/kdb
+	TICKBUS_TEST_TIMEOUT_SCALE=3 TICKBUS_BIN=$(TICKBUS_BIN) $(PYTHON) -m pytest -q Tests/deploy
 
 ## test-python: the Python client's tests (clients/python, from the source tree) against the
 ## debug build's tickbus sim / ingest / tap.
