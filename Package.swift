@@ -159,7 +159,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TickBusCore"]),
-        .testTarget(name: "KDBTests", dependencies: ["KDB", "TickBusCore"]),
+        .testTarget(name: "KDBTests", dependencies: ["KDB", "KDBService", "TickBusCore"]),
         .testTarget(
             name: "TelemetryTests",
             dependencies: [

@@ -74,6 +74,10 @@ public final class KDBPublisher: Service, Sendable {
         public var connected = false
         /// Rows waiting for the tickerplant.
         public var buffered = 0
+        /// Whether the tickerplant's tables were checked at the last connection, and how many
+        /// of them differ from sym.q's (their `.u.upd` calls fail there).
+        public var schemaVerified = false
+        public var schemaProblems = 0
         /// Input sequence gaps and publisher restarts seen on the bus.
         public var gaps: UInt64 = 0
         public var restarts: UInt64 = 0
@@ -83,6 +87,7 @@ public final class KDBPublisher: Service, Sendable {
     private let context: ZMQContext
     private let logger: Logger
     private let queue: MessageQueue
+    private let schemaCheck: SchemaCheck
     private let state = Mutex(Counters())
     private let stopping = Atomic<Bool>(false)
     private let busDone = Atomic<Bool>(false)
@@ -92,6 +97,7 @@ public final class KDBPublisher: Service, Sendable {
         self.context = context
         self.logger = logger
         queue = MessageQueue(capacity: configuration.bufferRows)
+        schemaCheck = SchemaCheck(filters: configuration.filters, separateHistorical: configuration.separateHistorical)
     }
 
     public var counters: Counters {
@@ -113,6 +119,8 @@ public final class KDBPublisher: Service, Sendable {
         metrics.count("tickbus_kdb_input_restarts_total", total: c.restarts)
         metrics.gauge("tickbus_kdb_connected", c.connected ? 1 : 0)
         metrics.gauge("tickbus_kdb_buffered_rows", Double(c.buffered))
+        metrics.gauge("tickbus_kdb_schema_verified", c.schemaVerified ? 1 : 0)
+        metrics.gauge("tickbus_kdb_schema_problems", Double(c.schemaProblems))
     }
 
     public func run() async throws {
@@ -244,12 +252,14 @@ public final class KDBPublisher: Service, Sendable {
             guard let socket = connection else {
                 if drainDeadline != nil { break }
                 do {
-                    connection = try connect()
+                    let (socket, schema) = try connect()
+                    connection = socket
                     backoffMs = 100
                     lastError = ""
                     let n = state.withLock { $0.connected = true; $0.connections += 1; return $0.connections }
                     logger.info("connected to the tickerplant", metadata: ["tickerplant": "\(target)", "connection": "\(n)"])
                     reporter.report(.info, #"{"event":"connected","tickerplant":"\#(target)","connection":\#(n)}"#)
+                    report(schema, reporter, target)
                 } catch {
                     let text = "\(error)"
                     if text != lastError {
@@ -286,18 +296,68 @@ public final class KDBPublisher: Service, Sendable {
         reporter.report(.warning, #"{"event":"disconnected","tickerplant":"\#(target)"}"#)
     }
 
-    /// Connects and performs the handshake; a close without a reply byte is a rejection.
-    private func connect() throws -> TCPSocket {
+    /// Connects and performs the handshake (a close without a reply byte is a rejection), then
+    /// checks the tickerplant's tables.
+    private func connect() throws -> (TCPSocket, SchemaCheck.Outcome) {
         let socket = try TCPSocket.connect(host: configuration.host, port: configuration.port, timeoutMs: 2000)
-        try socket.writeAll(KHandshake.clientHello(credentials: configuration.credentials))
-        var reader = KStreamReader(socket: socket)
         do {
-            let reply = try reader.read(1, timeoutMs: 5000)[0]
-            guard reply >= 1 else { throw SocketError(operation: "tickerplant replied capability \(reply)", code: 0) }
-        } catch let error as SocketError where error.operation == "peer closed" {
-            throw SocketError(operation: "the tickerplant rejected the handshake ('access)", code: 0)
+            try socket.writeAll(KHandshake.clientHello(credentials: configuration.credentials))
+            var reader = KStreamReader(socket: socket)
+            do {
+                let reply = try reader.read(1, timeoutMs: 5000)[0]
+                guard reply >= 1 else { throw SocketError(operation: "tickerplant replied capability \(reply)", code: 0) }
+            } catch let error as SocketError where error.operation == "peer closed" {
+                throw SocketError(operation: "the tickerplant rejected the handshake ('access)", code: 0)
+            }
+            return (socket, try checkSchema(&reader))
+        } catch {
+            socket.close()
+            throw error
         }
-        return socket
+    }
+
+    /// Asks the tickerplant for its tables' columns and types (one sync query). A reply that
+    /// comes after the wait is read and dropped by the sender's close check.
+    private func checkSchema(_ reader: inout KStreamReader) throws -> SchemaCheck.Outcome {
+        guard !schemaCheck.tables.isEmpty else { return .matches }
+        try reader.socket.writeAll(KMessage.encode(.vector(.char, .bytes(Array(schemaCheck.query.utf8))), type: .sync))
+        guard let bytes = try reader.readMessage(maxLength: 1 << 20, idleMs: 5000, stallMs: 5000) else {
+            return .unverified("no reply within 5 s")
+        }
+        do {
+            let (type, value) = try KMessage.decode(bytes)
+            guard type == .response else { return .unverified("a message of type \(type.rawValue) instead of a response") }
+            return schemaCheck.outcome(of: value)
+        } catch {
+            return .unverified("an undecodable reply (\(error))")
+        }
+    }
+
+    private func report(_ schema: SchemaCheck.Outcome, _ reporter: StatusReporter, _ target: String) {
+        var json = JSONObject()
+        switch schema {
+        case .matches:
+            state.withLock { $0.schemaVerified = true; $0.schemaProblems = 0 }
+            logger.info("the tickerplant's tables match sym.q's", metadata: ["tickerplant": "\(target)"])
+            return
+        case .differs(let problems):
+            state.withLock { $0.schemaVerified = true; $0.schemaProblems = problems.count }
+            for problem in problems {
+                logger.error("the tickerplant's table differs from sym.q's: its .u.upd calls for it fail there (rows are sent all the same)",
+                             metadata: ["tickerplant": "\(target)", "problem": "\(problem)"])
+            }
+            json.add("event", string: "schema_mismatch")
+            json.add("tickerplant", string: target)
+            json.add("problems", raw: "[" + problems.map(JSONObject.quote).joined(separator: ",") + "]")
+            reporter.report(.error, json.text)
+        case .unverified(let why):
+            state.withLock { $0.schemaVerified = false; $0.schemaProblems = 0 }
+            logger.notice("could not check the tickerplant's tables", metadata: ["tickerplant": "\(target)", "why": "\(why)"])
+            json.add("event", string: "schema_unverified")
+            json.add("tickerplant", string: target)
+            json.add("detail", string: why)
+            reporter.report(.warning, json.text)
+        }
     }
 
     private func sleepChecking(ms: Int) {

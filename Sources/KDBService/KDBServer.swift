@@ -70,7 +70,9 @@ public final class KDBServer: Service, Sendable {
     private let context: ZMQContext
     private let logger: Logger
     private let listener: TCPSocket
-    private let registry = Mutex<(clients: [Int: Client], version: Int, next: Int)>(([:], 0, 1))
+    private let registry = Mutex<(clients: [Int: Client], next: Int)>(([:], 1))
+    /// Bumped after every change of who is subscribed to what; the bus thread regroups on it.
+    private let subscriptionsVersion = Atomic<Int>(0)
     private let state = Mutex(Counters())
     private let stopping = Atomic<Bool>(false)
     /// The tables served, live then historical.
@@ -169,11 +171,8 @@ public final class KDBServer: Service, Sendable {
         let meta: Logger.Metadata = ["client": "\(client.id)", "peer": "\(client.peer)"]
         var reader = KStreamReader(socket: client.socket)
         defer {
-            let known = registry.withLock { r -> Bool in
-                guard r.clients.removeValue(forKey: client.id) != nil else { return false }
-                r.version += 1
-                return true
-            }
+            let known = registry.withLock { $0.clients.removeValue(forKey: client.id) != nil }
+            if known { subscriptionsVersion.add(1, ordering: .releasing) }
             client.close()
             if known { logger.info("client disconnected", metadata: meta) }
         }
@@ -222,9 +221,11 @@ public final class KDBServer: Service, Sendable {
             let (reply, subscription) = answer(request, metadata: meta)
             var out = (try? KMessage.encode(reply, type: .response)) ?? []
             if out.isEmpty { out = try! KMessage.encode(.error("type"), type: .response) }
-            guard client.enqueue(out, force: true) else { return }
-            // Only after the reply is queued, so that it comes before the first upd.
-            if let (names, syms) = subscription { subscribe(client, tables: names, syms: syms) }
+            if let (names, syms) = subscription {
+                guard subscribe(client, tables: names, syms: syms, reply: out) else { return }
+            } else {
+                guard client.enqueue(out, force: true) else { return }
+            }
         }
     }
 
@@ -253,13 +254,23 @@ public final class KDBServer: Service, Sendable {
 
     private func schemas(_ names: [String]) -> KValue { .list(names.map(schemaPair)) }
 
-    private func subscribe(_ client: Client, tables names: [String], syms: [String]?) {
+    /// Queues `reply` and records the subscription as one step, as tick.q's `.u.sub` does: the
+    /// bus thread, which reads subscriptions under the same lock, sees none before the reply is
+    /// queued (so no upd comes before it), and every record it reads after the reply is sent
+    /// goes to the client. False when the client is closed.
+    private func subscribe(_ client: Client, tables names: [String], syms: [String]?, reply: [UInt8]) -> Bool {
         let symbols = syms.map { Set($0.compactMap { try? FixedString($0) }) }
-        client.subscriptions.withLock { subs in for name in names { subs[name] = symbols } }
-        registry.withLock { $0.version += 1 }
+        let queued = client.subscriptions.withLock { subs -> Bool in
+            guard client.enqueue(reply, force: true) else { return false }
+            for name in names { subs[name] = symbols }
+            return true
+        }
+        guard queued else { return false }
+        subscriptionsVersion.add(1, ordering: .releasing)
         logger.info(
             "subscribed", metadata: ["client": "\(client.id)", "tables": "\(names.joined(separator: ","))",
                                      "syms": "\(syms?.joined(separator: ",") ?? "all")"])
+        return true
     }
 
     // MARK: bus thread
@@ -305,8 +316,8 @@ public final class KDBServer: Service, Sendable {
 
         func rebuild() {
             for g in groups.joined() { flush(g) }
-            let (clients, v) = registry.withLock { (Array($0.clients.values), $0.version) }
-            version = v
+            version = subscriptionsVersion.load(ordering: .acquiring)
+            let clients = registry.withLock { Array($0.clients.values) }
             groups = tables.map { entry in
                 let name = entry.table.name(historical: entry.historical)
                 var byFilter: [Set<FixedString>?: Group] = [:]
@@ -323,8 +334,9 @@ public final class KDBServer: Service, Sendable {
 
         let perTable = TickTable.allCases.count
         while !stopping.load(ordering: .relaxed) {
-            if registry.withLock({ $0.version }) != version { rebuild() }
             let event = try subscriber.next(timeout: .milliseconds(max(1, intervalNs / 4_000_000)))
+            // After the wait: a record that arrives after a subscription reaches its new subscriber.
+            if subscriptionsVersion.load(ordering: .acquiring) != version { rebuild() }
             let now = MonotonicClock.nanoseconds()
             if case .record(let record) = event {
                 local.records += 1

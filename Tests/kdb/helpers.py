@@ -62,10 +62,12 @@ class Lines:
 class FakeTickerplant:
     """fake_tickerplant.py in its own process."""
 
-    def __init__(self, port=0, password=None):
+    def __init__(self, port=0, password=None, schema=None):
         args = [sys.executable, str(pathlib.Path(__file__).with_name("fake_tickerplant.py")), "--port", str(port)]
         if password:
             args += ["--password", password]
+        if schema:
+            args += ["--schema", str(schema)]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
         self.lines = Lines(self.proc.stdout)
         self.port = json.loads(self.lines.next(30))["port"]
@@ -88,12 +90,17 @@ class Bus:
         self.sock.bind("tcp://127.0.0.1:*")
         self.endpoint = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self.seq = {}
+        self.subscribed = set()
 
-    def wait_subscribed(self, count, within=30):
-        """Waits for `count` subscription frames (the subscriber is connected)."""
+    def wait_subscribed(self, *prefixes, within=30):
+        """Waits until the subscriber has subscribed to every one of `prefixes` (`"T."`, `""` for
+        everything): records sent earlier would be dropped by the publisher. Subscriptions come
+        in no fixed order, heartbeats' `H.` among them."""
         self.sock.setsockopt(zmq.RCVTIMEO, int(timeout(within) * 1000))
-        for _ in range(count):
-            self.sock.recv()
+        while not set(prefixes) <= self.subscribed:
+            frame = self.sock.recv()
+            if frame[:1] == b"\x01":
+                self.subscribed.add(frame[1:].decode())
 
     def send(self, f):
         topic = mv.topic_of(f)

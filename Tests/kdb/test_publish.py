@@ -3,6 +3,7 @@ decoded by KX's own deserializer (pykx), carry exactly the records published on 
 order, with sym.q's column types; after the tickerplant restarts, the rows published while it
 was away arrive once it is back."""
 import json
+import pathlib
 import signal
 import subprocess
 import time
@@ -72,7 +73,7 @@ def test_publish_rows_types_order_and_reconnect(tickbus):
     try:
         hello = bytes.fromhex(tp.event("connect")["hello"])
         assert hello[-2:] == b"\x03\x00"  # capability 3, NUL
-        bus.wait_subscribed(5)
+        bus.wait_subscribed("T.", "Q.", "A.", "AM.", "B")
         first = make_records(900)
         for f in first:
             bus.send(f)
@@ -103,7 +104,7 @@ def test_historical_tables_credentials_and_compression(tickbus):
     try:
         hello = bytes.fromhex(tp.event("connect")["hello"])
         assert hello == b"feed:secret\x03\x00"
-        bus.wait_subscribed(2)
+        bus.wait_subscribed("T.", "Q.")
         records = [f for f in make_records(400) if f["kind"] != "bar"]
         for f in records:
             bus.send(f)
@@ -158,7 +159,7 @@ def test_overflow_drops_oldest_counts_and_reports_on_status(tickbus):
     try:
         tp.event("connect")
         log.until(lambda l: "connected to the tickerplant" in l, 30)
-        bus.wait_subscribed(1)
+        bus.wait_subscribed("T.")
         tp.kill()
         log.until(lambda l: "connection lost" in l, 30)
         records = [f for f in make_records(3000) if f["kind"] == "trade"]
@@ -201,7 +202,7 @@ def test_records_without_a_table_are_counted_not_sent(tickbus):
     proc, log = start_publisher(tickbus, tp.port, bus, "*")
     try:
         tp.event("connect")
-        bus.wait_subscribed(1)
+        bus.wait_subscribed("")
         status = mv.base("status", "unknown", "ingest", 0, mv.T0, mv.T0)
         status.update(level="info", json='{"event":"test"}')
         trades = [f for f in make_records(30) if f["kind"] == "trade"]
@@ -257,7 +258,7 @@ def test_metrics_count_what_the_tickerplant_received(tickbus):
     try:
         port = metrics_port(log)
         tp.event("connect")
-        bus.wait_subscribed(2)
+        bus.wait_subscribed("T.", "Q.")
         records = [f for f in make_records(600) if f["kind"] != "bar"]
         for f in records:
             bus.send(f)
@@ -272,6 +273,9 @@ def test_metrics_count_what_the_tickerplant_received(tickbus):
         assert values["tickbus_kdb_connections_total"] == 1 and values["tickbus_kdb_connected"] == 1
         assert values["tickbus_kdb_rows_dropped_total"] == 0 and values["tickbus_kdb_buffered_rows"] == 0
         assert values["tickbus_kdb_input_gaps_total"] == 0
+        # The fake answers the schema query from deploy/kdb/sym.q, as tick.q started with it would.
+        assert values["tickbus_kdb_schema_verified"] == 1 and values["tickbus_kdb_schema_problems"] == 0
+        assert any("tables match sym.q" in line for line in log.all)
 
         # The tickerplant goes away: connected drops to 0 and new rows wait in the buffer.
         tp.kill()
@@ -281,6 +285,85 @@ def test_metrics_count_what_the_tickerplant_received(tickbus):
             bus.send(f)
         scrape_until(port, lambda v: v.get("tickbus_kdb_connected") == 0
                      and v.get("tickbus_kdb_buffered_rows") == len(more))
+    finally:
+        stop(proc)
+        tp.kill()
+        bus.close()
+
+
+def test_a_tickerplant_whose_tables_differ_is_reported_at_connect(tickbus, tmp_path):
+    """A sym.q with a renamed trade column and no bar table: both found at connect, logged as
+    errors, reported on S.kdb and counted; rows are still sent (a custom upd may take them)."""
+    import zmq
+    sym_q = (pathlib.Path(__file__).resolve().parents[2] / "deploy" / "kdb" / "sym.q").read_text()
+    changed = sym_q.replace("size:`float$();exchange", "qty:`float$();exchange", 1)
+    changed = "\n".join(l for l in changed.splitlines() if not l.startswith(("bar:", "barHist:")))
+    assert changed != sym_q
+    (tmp_path / "sym.q").write_text(changed)
+    tp_port = free_port()
+    bus = Bus()
+    status = f"tcp://127.0.0.1:{free_port()}"
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"S.kdb ")
+    sub.setsockopt(zmq.SUBSCRIBE, b"H.kdb ")
+    sub.setsockopt(zmq.RCVTIMEO, int(timeout(30) * 1000))
+    sub.connect(status)
+    proc = subprocess.Popen(
+        [tickbus, "kdb", "publish", "--tickerplant", f"127.0.0.1:{tp_port}", "--bus", bus.endpoint,
+         "--flush-ms", "20", "--flush-rows", "64", "--status", status, "--metrics-port", "0", "T.", "Q.", "A."],
+        stderr=subprocess.PIPE, text=True)
+    log = Lines(proc.stderr)
+    tp = None
+    try:
+        port = metrics_port(log)
+        # The tickerplant comes up once this status subscriber hears the publisher's heartbeat,
+        # so that the report made at connect reaches it.
+        while not sub.recv().startswith(b"H.kdb "):
+            pass
+        tp = FakeTickerplant(port=tp_port, schema=tmp_path / "sym.q")
+        query = tp.event("query")["text"]
+        assert query.endswith("}`trade`quote`bar")
+        deadline = time.monotonic() + timeout(30)
+        while len([l for l in log.all if "differs from sym.q" in l]) < 2:
+            log.next(deadline - time.monotonic())
+        problems = [l for l in log.all if "differs from sym.q" in l]
+        assert any("trade: columns are" in p and "qty" in p for p in problems), problems
+        assert any("bar: no such table" in p for p in problems), problems
+        scrape_until(port, lambda v: v.get("tickbus_kdb_schema_problems") == 2 and v.get("tickbus_kdb_schema_verified") == 1)
+        events = []
+        while not any(e.get("event") == "schema_mismatch" for e in events):
+            events.append(json.loads(sub.recv()[len(b"S.kdb ") + 68:]))
+        mismatch = next(e for e in events if e.get("event") == "schema_mismatch")
+        assert len(mismatch["problems"]) == 2 and mismatch["tickerplant"] == f"127.0.0.1:{tp.port}"
+        # Rows still go out.
+        bus.wait_subscribed("T.", "Q.", "A.")
+        records = [f for f in make_records(60) if f["kind"] == "trade"]
+        for f in records:
+            bus.send(f)
+        assert collect(tp, len(records)) == expected(records)
+    finally:
+        stop(proc)
+        if tp is not None:
+            tp.kill()
+        bus.close()
+        sub.close(0)
+        ctx.term()
+
+
+def test_a_tickerplant_that_cannot_answer_leaves_the_schema_unverified(tickbus):
+    tp = FakeTickerplant(schema="none")  # answers every sync query with an empty list
+    bus = Bus()
+    proc, log = start_publisher(tickbus, tp.port, bus, "T.")
+    try:
+        assert tp.event("query")["text"].endswith("}`trade")
+        line = log.until(lambda l: "could not check the tickerplant's tables" in l, 30)
+        assert "unexpected reply" in line
+        bus.wait_subscribed("T.")
+        records = [f for f in make_records(30) if f["kind"] == "trade"]
+        for f in records:
+            bus.send(f)
+        assert collect(tp, len(records)) == expected(records)
     finally:
         stop(proc)
         tp.kill()

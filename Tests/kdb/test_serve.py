@@ -152,7 +152,7 @@ def test_pykx_subscribes_and_receives_rows(tickbus, bus):
         c = RawClient(serve.port)
         assert schema_of(c.sync(".u.sub[`trade;`]"))[0] == "trade"
         assert schema_of(c.sync(".u.sub[`quote;`AAPL`MSFT]"))[0] == "quote"
-        bus.wait_subscribed(5)
+        bus.wait_subscribed("T.", "Q.", "A.", "AM.", "B")
         records = make_records(1200)
         for f in records:
             bus.send(f)
@@ -188,7 +188,7 @@ def test_slow_client_is_disconnected_others_unaffected(tickbus, bus):
         slow.sync(".u.sub[`trade;`]")
         fast = RawClient(serve.port)
         fast.sync(".u.sub[`trade;`]")
-        bus.wait_subscribed(5)
+        bus.wait_subscribed("T.", "Q.", "A.", "AM.", "B")
         records = [f for f in make_records(3 * 60000) if f["kind"] == "trade"]
         # The fast client reads raw messages on its own thread while the records go out.
         raw = []
@@ -297,7 +297,7 @@ def test_metrics_follow_clients_and_records(tickbus, bus):
         port = metrics_port(serve.log)
         client = RawClient(serve.port)
         assert schema_of(client.sync(".u.sub[`trade;`]"))[0] == "trade"
-        bus.wait_subscribed(1)
+        bus.wait_subscribed("T.")
         records = [f for f in make_records(300) if f["kind"] == "trade"]
         for f in records:
             bus.send(f)
