@@ -179,7 +179,8 @@ let package = Package(
         ),
         .testTarget(
             name: "HistoryTests",
-            dependencies: ["Archive", "Bars", "History", "MassiveREST", "Simulator", "TickBusCore"]
+            dependencies: ["Archive", "Bars", "History", "MassiveREST", "Simulator", "TickBusCore"],
+            exclude: ["pandas_resample.py"]
         ),
         .testTarget(
             name: "MassiveRESTTests",
