@@ -91,7 +91,16 @@ def metric(text, name):
     return sum(values) if values else None
 
 
+def port_in_use(port):
+    import socket
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 def test_the_example_configuration_runs_every_unit_together():
+    # The example's own ports (and the defaults it relies on): a running `make demo` holds some.
+    busy = [p for p in (7700, 7701, 7702, 7703, 7705, 7706, 9701, 9702, 9703, 9705, 9706) if port_in_use(p)]
+    assert not busy, f"ports {busy} are in use on 127.0.0.1 (a running tickbus or make demo?): stop it first"
     env = env_file(DEPLOY / "tickbus.env.example")
     env.update(env_file(DEPLOY / "massive.env.example"))
     state = tempfile.mkdtemp(prefix="tickbus-deploy-")
