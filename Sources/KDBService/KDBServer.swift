@@ -217,13 +217,16 @@ public final class KDBServer: Service, Sendable {
                 logger.warning("bad message, closing the connection: \(error)", metadata: meta)
                 return
             }
-            guard type == .sync else { continue }  // async requests need no answer; none is supported
+            guard type != .response else { continue }
             let (reply, subscription) = answer(request, metadata: meta)
-            var out = (try? KMessage.encode(reply, type: .response)) ?? []
-            if out.isEmpty { out = try! KMessage.encode(.error("type"), type: .response) }
+            // An async request gets no answer, as from tick.q: `neg[h](".u.sub";`trade;`)` subscribes.
+            var out: [UInt8]? = nil
+            if type == .sync {
+                out = (try? KMessage.encode(reply, type: .response)) ?? (try! KMessage.encode(.error("type"), type: .response))
+            }
             if let (names, syms) = subscription {
                 guard subscribe(client, tables: names, syms: syms, reply: out) else { return }
-            } else {
+            } else if let out {
                 guard client.enqueue(out, force: true) else { return }
             }
         }
@@ -232,7 +235,7 @@ public final class KDBServer: Service, Sendable {
     /// The reply to a sync request, and the subscription it makes (tables, symbols or nil for all).
     private func answer(_ request: KValue, metadata: Logger.Metadata) -> (KValue, ([String], [String]?)?) {
         guard let parsed = SubscriptionRequest(request) else {
-            logger.info("unsupported request, answered 'nyi", metadata: metadata)
+            logger.info("unsupported request ('nyi)", metadata: metadata)
             return (.error("nyi"), nil)
         }
         let all = tables.map { $0.table.name(historical: $0.historical) }
@@ -254,14 +257,18 @@ public final class KDBServer: Service, Sendable {
 
     private func schemas(_ names: [String]) -> KValue { .list(names.map(schemaPair)) }
 
-    /// Queues `reply` and records the subscription as one step, as tick.q's `.u.sub` does: the
-    /// bus thread, which reads subscriptions under the same lock, sees none before the reply is
-    /// queued (so no upd comes before it), and every record it reads after the reply is sent
-    /// goes to the client. False when the client is closed.
-    private func subscribe(_ client: Client, tables names: [String], syms: [String]?, reply: [UInt8]) -> Bool {
+    /// Queues `reply` (nil for an async `.u.sub`) and records the subscription as one step, as
+    /// tick.q's `.u.sub` does: the bus thread, which reads subscriptions under the same lock,
+    /// sees none before the reply is queued (so no upd comes before it), and every record it
+    /// reads after the reply is sent goes to the client. False when the client is closed.
+    private func subscribe(_ client: Client, tables names: [String], syms: [String]?, reply: [UInt8]?) -> Bool {
         let symbols = syms.map { Set($0.compactMap { try? FixedString($0) }) }
         let queued = client.subscriptions.withLock { subs -> Bool in
-            guard client.enqueue(reply, force: true) else { return false }
+            if let reply {
+                guard client.enqueue(reply, force: true) else { return false }
+            } else if client.isClosed {
+                return false
+            }
             for name in names { subs[name] = symbols }
             return true
         }

@@ -310,3 +310,21 @@ def test_metrics_follow_clients_and_records(tickbus, bus):
         scrape_until(port, lambda v: v.get("tickbus_kdb_clients") == 0)
     finally:
         serve.stop()
+
+
+def test_async_subscription_as_a_feed_handler_sends_it(tickbus, bus):
+    """`neg[h](".u.sub";`trade;`)`: no reply, as from tick.q, and the updates follow."""
+    serve = Serve(tickbus, bus, "T.")
+    try:
+        client = RawClient(serve.port)
+        request = kx.toq([kx.CharVector(".u.sub"), kx.SymbolAtom("trade"), kx.SymbolAtom("")])
+        client.sock.sendall(bytes(kx.serialize(request, mode=3, wait=0).copy()))
+        serve.log.until(lambda l: "subscribed" in l and "tables=trade" in l, 30)
+        bus.wait_subscribed("T.")
+        records = [f for f in make_records(90) if f["kind"] == "trade"]
+        for f in records:
+            bus.send(f)
+        # The first message is an upd, not a response.
+        assert collect(client, len(records)) == {"trade": [norm(expected_row(f)) for f in records]}
+    finally:
+        serve.stop()
