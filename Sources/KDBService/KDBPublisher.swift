@@ -321,9 +321,13 @@ public final class KDBPublisher: Service, Sendable {
     private func checkSchema(_ reader: inout KStreamReader) throws -> SchemaCheck.Outcome {
         guard !schemaCheck.tables.isEmpty else { return .matches }
         try reader.socket.writeAll(KMessage.encode(.vector(.char, .bytes(Array(schemaCheck.query.utf8))), type: .sync))
-        guard let bytes = try reader.readMessage(maxLength: 1 << 20, idleMs: 5000, stallMs: 5000) else {
-            return .unverified("no reply within 5 s")
+        let reply: [UInt8]?
+        do {
+            reply = try reader.readMessage(maxLength: 1 << 20, idleMs: 5000, stallMs: 5000)
+        } catch let error as KError {
+            return .unverified("an unreadable reply (\(error))")  // what is left of it is drained
         }
+        guard let bytes = reply else { return .unverified("no reply within 5 s") }
         do {
             let (type, value) = try KMessage.decode(bytes)
             guard type == .response else { return .unverified("a message of type \(type.rawValue) instead of a response") }
