@@ -72,11 +72,13 @@ def test_subscribe_and_asyncio_examples_print_bars(examples, spawn, tmp_path):
     subscribe = python_blocks(CLIENT_README)
     blocks = [code for heading, code in subscribe if heading == "Subscribe"]
     assert len(blocks) == 2  # sync, then asyncio
+    # Events (a Silent on a loaded machine, say) print as `!!` lines and count among the items.
     lines = run(blocks[0], bus, tmp_path, "subscribe")
     bars = [l for l in lines if not l.startswith("!!")]
-    assert len(bars) == 11 and all(l.split()[2] in ("AAPL", "MSFT") for l in bars), lines
+    assert len(lines) == 11 and len(bars) >= 8 and all(l.split()[2] in ("AAPL", "MSFT") for l in bars), lines
     lines = run(blocks[1], bus, tmp_path, "asyncio")
-    assert len(lines) == 5 and all(l.startswith("('A.") for l in lines), lines
+    bars = [l for l in lines if l.startswith("('A.")]
+    assert len(lines) == 5 and len(bars) >= 3, lines
     # The front page's example runs until interrupted: stopped after a few bars.
     lines = run(examples[1][0][1], bus, tmp_path, "front", stop_after_lines=4)
     assert all(l.split()[0] in ("AAPL", "MSFT") for l in lines if not l.startswith("!!")), lines
@@ -84,7 +86,7 @@ def test_subscribe_and_asyncio_examples_print_bars(examples, spawn, tmp_path):
 
 def test_dataframe_example_prints_the_last_closes(examples, spawn, tmp_path):
     bus = Bus(spawn, tmp_path)
-    lines = run(examples[0]["A DataFrame of live bars"], bus, tmp_path, "dataframe")
+    lines = [l for l in run(examples[0]["A DataFrame of live bars"], bus, tmp_path, "dataframe") if not l.startswith("!!")]
     assert lines[0].split() == ["symbol", "open", "high", "low", "close", "volume"], lines
     # groupby(...).last(): one close per symbol the simulator trades.
     closes = {l.split()[0]: float(l.split()[1]) for l in lines if re.match(r"^[A-Z]+\s+[0-9.]+$", l)}
