@@ -146,7 +146,7 @@ let package = Package(
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"]),
-        .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore"]),
+        .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore", "TestSupport"]),
         .testTarget(name: "BusTests", dependencies: ["Bus", "ZeroMQ", "TickBusCore", "TestSupport"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TickBusCore", "ZeroMQ", "TestSupport"]),
         .testTarget(name: "TickBusCLITests", dependencies: ["Archive", "Bus", "TickBusCore", "ZeroMQ"]),
@@ -159,7 +159,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TickBusCore"]),
-        .testTarget(name: "KDBTests", dependencies: ["KDB", "KDBService", "TickBusCore"]),
+        .testTarget(name: "KDBTests", dependencies: ["KDB", "KDBService", "TickBusCore", "TestSupport"]),
         .testTarget(
             name: "TelemetryTests",
             dependencies: [

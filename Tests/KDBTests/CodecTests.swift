@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import TickBusCore
 @testable import KDB
@@ -97,18 +98,6 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
 /// Untrusted bytes: random, truncated and mutated messages either decode or throw; nothing traps,
 /// nothing allocates from an unchecked count.
 @Suite struct KDBFuzzTests {
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     static var corpus: [[UInt8]] {
         KSamples.messages().filter { $0.bytes.count < 20_000 }.map(\.bytes)
             + FixtureTests.realQ.map(\.message) + FixtureTests.kx.map(\.message)
@@ -146,7 +135,7 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
 
     /// Random byte changes and insertions, the length field kept consistent.
     static func mutate(rounds: Int) -> (decoded: Int, rejected: Int) {
-        var rng = SplitMix(state: 42)
+        var rng = SplitMix64(seed: 42)
         let corpus = corpus
         var decoded = 0, rejected = 0
         for _ in 0..<rounds {
@@ -170,7 +159,7 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
 
     @Test func randomBytesNeverTrap() async {
         let decoded = await offPool { () -> Int in
-            var rng = SplitMix(state: 7)
+            var rng = SplitMix64(seed: 7)
             var decoded = 0
             for _ in 0..<10_000 {
                 let n = 8 + rng.below(64)

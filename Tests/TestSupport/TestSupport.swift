@@ -2,7 +2,29 @@ import Foundation
 import Synchronization
 import Testing
 
-// Helpers shared by the test targets that open real sockets and threads.
+// Helpers shared by the test targets.
+
+/// SplitMix64: a tiny seeded generator, so fuzz and random tests repeat exactly.
+public struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A number in `0..<n` (the next value modulo `n`).
+    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+
+    public mutating func bytes(_ count: Int) -> [UInt8] {
+        (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &self) }
+    }
+}
 
 private let nameCounter = Atomic<Int>(0)
 
