@@ -38,9 +38,7 @@ struct ArchiveCommand: AsyncParsableCommand {
 
     private func filters() throws -> [TopicFilter] {
         guard !topics.isEmpty else { return ArchiveService.defaultFilters }
-        return try topics.map { topic in
-            do { return try TopicFilter(topic) } catch { throw ValidationError("\(error)") }
-        }
+        return try topicFilters(topics)
     }
 
     func run() async throws {

@@ -70,9 +70,7 @@ struct KDBPublishCommand: AsyncParsableCommand {
         guard flushMs > 0, flushRows > 0, bufferRows >= flushRows else {
             throw ValidationError("--flush-ms and --flush-rows must be positive and --buffer-rows at least --flush-rows")
         }
-        for topic in topics {
-            do { _ = try TopicFilter(topic) } catch { throw ValidationError(error.description) }
-        }
+        _ = try topicFilters(topics)
     }
 
     func run() async throws {
@@ -82,7 +80,7 @@ struct KDBPublishCommand: AsyncParsableCommand {
         let secured = try security.setUp(
             context: context, binds: bus.map { Endpoint(parsing: $0, default: .connect) }, logger: logger)
         var configuration = KDBPublisher.Configuration(
-            host: host, port: port, credentials: user, bus: bus, filters: try topics.map(TopicFilter.init),
+            host: host, port: port, credentials: user, bus: bus, filters: try topicFilters(topics),
             flushInterval: .milliseconds(flushMs), flushRows: flushRows, bufferRows: bufferRows,
             separateHistorical: historicalTables, compress: compress, status: status == "none" ? [] : [status], name: name)
         configuration.busSecurity = secured.client
@@ -139,9 +137,7 @@ struct KDBServeCommand: AsyncParsableCommand {
         guard flushMs > 0, flushRows > 0, clientQueueKb > 0 else {
             throw ValidationError("--flush-ms, --flush-rows and --client-queue-kb must be positive")
         }
-        for topic in topics {
-            do { _ = try TopicFilter(topic) } catch { throw ValidationError(error.description) }
-        }
+        _ = try topicFilters(topics)
     }
 
     /// `user:password` lines (blank lines and # comments skipped).
@@ -163,7 +159,7 @@ struct KDBServeCommand: AsyncParsableCommand {
             context: context, binds: bus.map { Endpoint(parsing: $0, default: .connect) }, logger: logger)
         var configuration = KDBServer.Configuration(
             host: host, port: port, credentials: try credentials.map(readCredentials), bus: bus,
-            filters: try topics.map(TopicFilter.init), flushInterval: .milliseconds(flushMs), flushRows: flushRows,
+            filters: try topicFilters(topics), flushInterval: .milliseconds(flushMs), flushRows: flushRows,
             clientQueueBytes: clientQueueKb << 10, separateHistorical: historicalTables)
         configuration.busSecurity = secured.client
         let server = try KDBServer(configuration: configuration, context: context, logger: logger)

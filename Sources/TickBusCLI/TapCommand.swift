@@ -35,9 +35,7 @@ struct TapCommand: AsyncParsableCommand {
     @OptionGroup(title: "Logs") var log: LogOptions
 
     func validate() throws {
-        for topic in topics {
-            do { _ = try TopicFilter(topic) } catch { throw ValidationError(error.description) }
-        }
+        _ = try topicFilters(topics)
         if heartbeatTimeout <= 0 { throw ValidationError("--heartbeat-timeout must be positive") }
     }
 
@@ -47,7 +45,7 @@ struct TapCommand: AsyncParsableCommand {
         let secured = try security.setUp(
             context: context, binds: endpoints.map { Endpoint(parsing: $0, default: .connect) }, logger: logger)
         let configuration = Subscriber.Configuration(
-            endpoints: endpoints, filters: try topics.map(TopicFilter.init),
+            endpoints: endpoints, filters: try topicFilters(topics),
             heartbeatTimeout: .milliseconds(Int64(heartbeatTimeout * 1000)), security: secured.client ?? secured.server)
         let format: @Sendable (BusEvent) -> String? = json ? BusEventFormatter.json : BusEventFormatter.text
         let tap = TapService(configuration: configuration, context: context, count: count, format: format)
