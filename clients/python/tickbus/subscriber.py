@@ -184,6 +184,15 @@ class _Tracker:
         self.publishers[name] = [time.monotonic_ns(), False]
         return Resumed(name) if state is not None and state[1] else None
 
+    def check_if_due(self) -> bool:
+        """Checks heartbeats once 1024 messages have gone by, or the socket was idle (the
+        counter set to 0); whether it checked."""
+        if self.until_clock_check > 0:
+            return False
+        self.until_clock_check = 1024
+        self.check_heartbeats(time.monotonic_ns())
+        return True
+
     def check_heartbeats(self, now: int) -> None:
         """Queues `Silent` for publishers whose heartbeats stopped, and for a bus with none."""
         if not self.publishers:
@@ -301,11 +310,8 @@ class Subscriber(_Base):
         handle = tracker.handle
         waited = 0
         while True:
-            if tracker.until_clock_check == 0:
-                tracker.until_clock_check = 1024
-                tracker.check_heartbeats(time.monotonic_ns())
-                if pending:
-                    return pending.popleft()
+            if tracker.check_if_due() and pending:
+                return pending.popleft()
             try:
                 message = recv(zmq.NOBLOCK)
             except zmq.Again:
@@ -331,9 +337,7 @@ class Subscriber(_Base):
         limit, wait = self._limits(timeout)
         waited = 0
         while True:
-            if tracker.until_clock_check <= 0:
-                tracker.until_clock_check = 1024
-                tracker.check_heartbeats(time.monotonic_ns())
+            tracker.check_if_due()
             if socket.poll(wait, zmq.POLLIN):
                 break
             tracker.until_clock_check = 0
@@ -384,11 +388,8 @@ class AsyncSubscriber(_Base):
         socket = self._socket
         waited = 0
         while True:
-            if tracker.until_clock_check == 0:
-                tracker.until_clock_check = 1024
-                tracker.check_heartbeats(time.monotonic_ns())
-                if pending:
-                    return pending.popleft()
+            if tracker.check_if_due() and pending:
+                return pending.popleft()
             if not socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
                 if await socket.poll(wait, zmq.POLLIN):
                     continue
@@ -412,9 +413,7 @@ class AsyncSubscriber(_Base):
         limit, wait = self._limits(timeout)
         waited = 0
         while True:
-            if tracker.until_clock_check <= 0:
-                tracker.until_clock_check = 1024
-                tracker.check_heartbeats(time.monotonic_ns())
+            tracker.check_if_due()
             if socket.getsockopt(zmq.EVENTS) & zmq.POLLIN or await socket.poll(wait, zmq.POLLIN):
                 break
             tracker.until_clock_check = 0
