@@ -47,16 +47,10 @@ class Proc:
         return self.err_path.read_text()
 
     def stop(self, timeout=20):
+        """SIGINT, then `wait`."""
         if self.popen.poll() is None:
             self.popen.send_signal(2)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-        self.out.close()
-        self.err.close()
-        return self.popen.returncode
+        return self.wait(timeout)
 
     def wait(self, timeout=60):
         """Waits for exit (a hang guard: killed after `timeout` s) and returns the status."""
