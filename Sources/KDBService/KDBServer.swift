@@ -232,7 +232,8 @@ public final class KDBServer: Service, Sendable {
         }
     }
 
-    /// The reply to a sync request, and the subscription it makes (tables, symbols or nil for all).
+    /// The reply to a request (sent only for a sync one), and the subscription it makes (tables,
+    /// symbols or nil for all).
     private func answer(_ request: KValue, metadata: Logger.Metadata) -> (KValue, ([String], [String]?)?) {
         guard let parsed = SubscriptionRequest(request) else {
             logger.info("unsupported request ('nyi)", metadata: metadata)
