@@ -59,7 +59,11 @@ public enum KDBBenchmark {
         // Wait for the subscription and the tickerplant connection.
         let now = WallClock.nanoseconds()
         let warm = SampleRecords.trade(0, now: now)
+        let ready = MonotonicClock.nanoseconds() + 60_000_000_000
         while tp.rows == 0 || !service.counters.connected {
+            guard MonotonicClock.nanoseconds() < ready else {
+                throw BenchmarkError.failed("kdb publish delivered nothing to the bench tickerplant within 60 s")
+            }
             try publisher.publish(warm)
             try publisher.service()
             Thread.sleep(forTimeInterval: 0.01)
@@ -88,8 +92,9 @@ public enum KDBBenchmark {
     }
 }
 
-/// A minimal tickerplant: accepts one connection, replies to the handshake, reads every message
-/// and counts the rows of its `.u.upd` calls (as q would, without building the rows anywhere).
+/// A minimal tickerplant: accepts one connection, replies to the handshake, answers the
+/// publisher's schema query as tick.q with sym.q would, reads every message and counts the rows
+/// of its `.u.upd` calls (as q would, without building the rows anywhere).
 final class BenchTickerplant: Sendable {
     let port: UInt16
     private let counts = Mutex<(rows: Int, messages: Int)>((0, 0))
@@ -107,6 +112,10 @@ final class BenchTickerplant: Sendable {
                     guard let m = try reader.readMessage(maxLength: 1 << 30, idleMs: 1000, stallMs: 10_000) else { continue }
                     message = m
                 } catch { return }
+                if message[1] == KMessageType.sync.rawValue {
+                    guard (try? socket.writeAll(BenchTickerplant.schemaReply)) != nil else { return }
+                    continue
+                }
                 guard let rows = BenchTickerplant.updRows(message) else { return }
                 self.counts.withLock { $0.rows += rows; $0.messages += 1 }
             }
@@ -116,6 +125,14 @@ final class BenchTickerplant: Sendable {
     }
 
     var rows: Int { counts.withLock { $0.rows } }
+
+    /// The answer to the schema query for the trade table: its columns and `meta` types.
+    static let schemaReply: [UInt8] = {
+        let columns = TickTable.trade.columns
+        let types = columns.map { $0.type?.character.asciiValue ?? UInt8(ascii: " ") }
+        let pair = KValue.list([.vector(.symbol, .symbols(columns.map(\.name))), .vector(.char, .bytes(types))])
+        return try! KMessage.encode(.dictionary(keys: .vector(.symbol, .symbols(["trade"])), values: .list([pair])), type: .response)
+    }()
 
     /// The row count of an uncompressed ``(".u.upd";`t;(col;...))`` message: the count of its
     /// first column, read in place.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// `tickbus kdb` refuses to expose itself by accident.
+/// `tickbus kdb` refuses to expose itself by accident; `tickbus bench kdb` runs through.
 @Suite(.serialized)
 struct KDBProcessTests {
     @Test func serveOnAnExposedAddressNeedsCredentialsOrInsecure() async throws {
@@ -23,5 +23,13 @@ struct KDBProcessTests {
         let (status, _, err) = await run.wait()
         #expect(status != 0)
         #expect(err.contains("reachable from other hosts"), "\(err)")
+    }
+
+    /// The benchmark's own tickerplant must answer what `kdb publish` asks at connect, or the
+    /// pipeline figure never comes (it once waited forever).
+    @Test func benchKdbDeliversEveryRow() async throws {
+        let (status, out, err) = await (try TickBusProcess(["bench", "kdb", "--rows", "10000", "--records", "2000"])).wait()
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("2000 of 2000 rows"), "\(out)")
     }
 }
