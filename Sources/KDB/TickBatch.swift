@@ -11,7 +11,7 @@ public final class TickBatch {
     public private(set) var rows = 0
     /// Column storage for every column but `time`, in schema order: plain memory behind a
     /// pointer, so the per-row appends do no reference counting and no exclusivity checks.
-    private let columns: UnsafeMutablePointer<RawColumn>
+    private let columns: UnsafeMutablePointer<ByteStorage>
     private let columnCount: Int
     /// The type byte of each stored column (0 for a general list).
     private let typeBytes: [UInt8]
@@ -27,7 +27,7 @@ public final class TickBatch {
         columns = .allocate(capacity: cols.count)
         for (i, col) in cols.enumerated() {
             let width = col.type?.storage.width ?? (col.type == .symbol ? 8 : 16)
-            (columns + i).initialize(to: RawColumn(capacity: max(64, capacity * width)))
+            (columns + i).initialize(to: ByteStorage(capacity: max(64, capacity * width)))
         }
     }
 
@@ -162,47 +162,8 @@ public final class TickBatch {
     }
 }
 
-/// One column's items in q's wire form, in memory the owning ``TickBatch`` manages.
-struct RawColumn {
-    var base: UnsafeMutableRawPointer
-    var count = 0
-    var capacity: Int
-
-    init(capacity: Int) {
-        self.capacity = capacity
-        base = .allocate(byteCount: capacity, alignment: 16)
-    }
-
-    func deallocate() { base.deallocate() }
-
-    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
-
-    @inline(__always)
-    mutating func reserve(_ n: Int) {
-        if count + n > capacity { grow(to: count + n) }
-    }
-
-    @inline(never)
-    mutating func grow(to needed: Int) {
-        var newCapacity = capacity * 2
-        while newCapacity < needed { newCapacity *= 2 }
-        let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-        newBase.copyMemory(from: base, byteCount: count)
-        base.deallocate()
-        base = newBase
-        capacity = newCapacity
-    }
-
-    @inline(__always)
-    mutating func append<T: FixedWidthInteger>(_ value: T) {
-        reserve(MemoryLayout<T>.size)
-        base.storeBytes(of: value.littleEndian, toByteOffset: count, as: T.self)
-        count += MemoryLayout<T>.size
-    }
-
-    @inline(__always)
-    mutating func append(_ value: Double) { append(value.bitPattern) }
-
+/// Column appends in q's wire form.
+extension ByteStorage {
     /// A symbol's bytes and its NUL.
     @inline(__always)
     mutating func appendSymbol(_ s: FixedString) {
