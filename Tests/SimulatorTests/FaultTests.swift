@@ -32,12 +32,18 @@ struct FaultTests {
         config.faults.dropAfter = .milliseconds(1_000)
         config.faults.dropAbruptly = abrupt
         try await withSimulator(config) { sim in
-            try await withWebSocket(try await sim.webSocketURL(.stocks)) { ws in
-                try await ws.auth()
-                try await ws.subscribe("Q.*")
-                try await ws.waitUntil("auth") { $0.count >= 2 }
-                #expect(ws.statuses[1].status == "auth_success")
-                try await ws.waitClosed(timeout: 8)
+            let url = try await sim.webSocketURL(.stocks)
+            // Taken before connecting, so it precedes the server's own start of the session.
+            let start = ContinuousClock.now
+            try await withWebSocket(url) { ws in
+                // On a loaded machine the cut may come first: these writes may fail, no wait on replies.
+                try? await ws.auth()
+                try? await ws.subscribe("Q.*")
+                try await ws.waitClosed()
+                #expect(ContinuousClock.now - start >= .milliseconds(1_000))
+                let statuses = ws.statuses.map(\.status)
+                #expect(statuses.first == "connected")
+                #expect(statuses.allSatisfy { ["connected", "auth_success", "success"].contains($0) }, "\(statuses)")
             }
         }
     }
@@ -48,8 +54,9 @@ struct FaultTests {
         config.faults.slowConsumerAfter = .milliseconds(300)
         try await withSimulator(config) { sim in
             try await withWebSocket(try await sim.webSocketURL(.crypto)) { ws in
-                try await ws.auth()
-                try await ws.subscribe("XQ.*")
+                // The server may close first on a loaded machine: these writes may fail.
+                try? await ws.auth()
+                try? await ws.subscribe("XQ.*")
                 try await ws.waitClosed()
                 #expect(ws.statuses.last?.status == "slow_consumer")
             }

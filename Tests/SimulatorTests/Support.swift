@@ -15,6 +15,12 @@ struct TimeoutError: Error, CustomStringConvertible {
     var description: String { "timed out: \(what)" }
 }
 
+/// The server closed the connection before what a test waited for arrived.
+struct ClosedError: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "connection closed while waiting for: \(what)" }
+}
+
 /// Run `body` with a deadline; the body is cancelled when it runs out.
 /// Every wait below is a guard against hangs, not a timing check: stretched so a loaded CI
 /// machine (2 cores shared by every suite running in parallel) does not fail them.
@@ -148,7 +154,9 @@ final class TestConnection: @unchecked Sendable {
     func waitUntil(_ what: String, timeout: Double = 5, _ condition: ([Event]) -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(timeout * timeoutScale)
         while true {
+            let closed = inbox.isClosed
             if condition(events) { return }
+            if closed { throw ClosedError(what: what) }
             if ContinuousClock.now > deadline { throw TimeoutError(what: what) }
             try await Task.sleep(for: .milliseconds(10))
         }
