@@ -81,7 +81,11 @@ struct ArchiveProcessTests {
         _ = await first.wait()
         try await Task.sleep(for: .seconds(0.5))
         let second = try TickBusProcess(archiveArguments)
-        try await Task.sleep(for: .seconds(3))
+        // It reports the loss on its first T.AAPL after the restart, then writes for a while.
+        try await second.waitUntil(timeout: 60, "missed_while_down for T.AAPL") { _, err in
+            err.split(separator: "\n").contains { $0.contains("missed_while_down") && $0.contains("\"T.AAPL\"") }
+        }
+        try await Task.sleep(for: .seconds(2))
         second.interrupt()
         let (status, _, err) = await second.wait()
         #expect(status == 0, "\(err)")

@@ -12,7 +12,7 @@ struct KDBProcessTests {
         #expect(err.contains("reachable from other hosts") && err.contains("--credentials"), "\(err)")
 
         let allowed = try TickBusProcess(["kdb", "serve", "--host", "0.0.0.0", "--port", "\(port)", "--insecure"])
-        try await Task.sleep(for: .seconds(1))
+        try await allowed.waitUntil(timeout: 30, "serving") { _, err in err.contains("serving q clients") }
         allowed.interrupt()
         let (allowedStatus, _, allowedErr) = await allowed.wait()
         #expect(allowedStatus == 0, "\(allowedErr)")

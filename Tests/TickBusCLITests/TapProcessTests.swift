@@ -97,13 +97,14 @@ extension Socket {
     }
 }
 
-/// The built `tickbus` executable run as a child process, its output collected.
+/// The built `tickbus` executable run as a child process, its output collected as it comes.
 final class TickBusProcess: @unchecked Sendable {
     private let process = Process()
     private let output = Pipe()
     private let errors = Pipe()
     private let lock = NSLock()
     private var collected = Data()
+    private var collectedErrors = Data()
 
     /// Starts `tickbus arguments…`; `environment` entries are added to this process's.
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
@@ -124,16 +125,29 @@ final class TickBusProcess: @unchecked Sendable {
             guard let self else { return }
             self.lock.withLock { self.collected.append(data) }
         }
+        errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self else { return }
+            self.lock.withLock { self.collectedErrors.append(data) }
+        }
         try process.run()
     }
 
     var stdout: String { lock.withLock { String(decoding: collected, as: UTF8.self) } }
 
+    /// Standard error so far.
+    var stderr: String { lock.withLock { String(decoding: collectedErrors, as: UTF8.self) } }
+
     func waitForOutput(containing text: String, timeout: TimeInterval) async throws {
+        try await waitUntil(timeout: timeout, "\(text) on stdout") { stdout, _ in stdout.contains(text) }
+    }
+
+    /// Waits until `condition(stdout, stderr)` holds; throws when the process exits or time runs out first.
+    func waitUntil(timeout: TimeInterval, _ what: String, _ condition: (String, String) -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
-        while !stdout.contains(text) {
+        while !condition(stdout, stderr) {
             guard Date() < deadline, process.isRunning else {
-                throw TapTestError.noOutput(text, stdout)
+                throw TapTestError.noOutput(what, stdout + stderr)
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -162,10 +176,14 @@ final class TickBusProcess: @unchecked Sendable {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         output.fileHandleForReading.readabilityHandler = nil
+        errors.fileHandleForReading.readabilityHandler = nil
         let rest = output.fileHandleForReading.readDataToEndOfFile()
-        lock.withLock { collected.append(rest) }
-        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (process.terminationStatus, stdout, err)
+        let restOfErrors = errors.fileHandleForReading.readDataToEndOfFile()
+        lock.withLock {
+            collected.append(rest)
+            collectedErrors.append(restOfErrors)
+        }
+        return (process.terminationStatus, stdout, stderr)
     }
 }
 
