@@ -52,6 +52,8 @@ public struct MetricsServer: Service {
                 await onReady(port)
             },
             logger: quiet)
-        try await app.runService()
+        // As a service of the caller's group: `runService()` would start a group of its own that
+        // also catches SIGTERM, end early, and make the caller's group fail the shutdown.
+        try await app.run()
     }
 }

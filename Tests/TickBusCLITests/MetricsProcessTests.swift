@@ -89,4 +89,21 @@ struct MetricsProcessTests {
         }
         #expect(ingestErr.contains("metrics on http://127.0.0.1:\(metricsPort)/metrics"))
     }
+
+    /// SIGTERM right after the metrics server is up: a clean stop with status 0. The HTTP server
+    /// once caught the signal itself too, stopped before its turn, and failed the shutdown.
+    @Test func sigtermRightAfterMetricsAreUpExitsCleanly() async throws {
+        let data = NSTemporaryDirectory() + "tickbus-metrics-stop-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        for _ in 0..<8 {
+            let archive = try TickBusProcess([
+                "archive", "--data-dir", data, "--bus", "tcp://127.0.0.1:\(Self.freePort())", "--metrics-port", "0",
+            ])
+            try await archive.waitUntil(timeout: 30, "metrics server up") { _, err in err.contains("metrics on http") }
+            archive.terminate()
+            let (status, _, err) = await archive.wait()
+            #expect(status == 0, "\(err)")
+            if status != 0 { return }
+        }
+    }
 }

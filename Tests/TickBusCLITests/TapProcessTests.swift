@@ -155,6 +155,9 @@ final class TickBusProcess: @unchecked Sendable {
 
     func interrupt() { process.interrupt() }
 
+    /// SIGTERM, as systemd stops a unit.
+    func terminate() { process.terminate() }
+
     var pid: Int32 { process.processIdentifier }
 
     /// SIGKILL: no chance to clean up.

@@ -162,5 +162,5 @@ def test_the_example_configuration_runs_every_unit_together():
             log.close()
         logs = {name: (pathlib.Path(state) / f"{name}.log").read_text() for name in processes}
         shutil.rmtree(state, ignore_errors=True)
-    assert all(s == 0 for s in statuses.values()), (statuses, logs)
+    assert all(s == 0 for s in statuses.values()), {n: (s, logs[n]) for n, s in statuses.items() if s != 0}
     assert "replace-with-your-key" not in "".join(logs.values())
