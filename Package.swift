@@ -149,7 +149,7 @@ let package = Package(
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore", "TestSupport"]),
         .testTarget(name: "BusTests", dependencies: ["Bus", "ZeroMQ", "TickBusCore", "TestSupport"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TickBusCore", "ZeroMQ", "TestSupport"]),
-        .testTarget(name: "TickBusCLITests", dependencies: ["Archive", "Bus", "TickBusCore", "ZeroMQ"]),
+        .testTarget(name: "TickBusCLITests", dependencies: ["Archive", "Bus", "TickBusCore", "ZeroMQ", "TestSupport"]),
         .testTarget(name: "MassiveTests", dependencies: ["Massive", "TickBusCore"]),
         .testTarget(
             name: "IngestTests",

@@ -104,7 +104,7 @@ struct EchoHandler: ControlHandler {
     /// No server: the client times out with a clear message, and the same client works once a
     /// server appears (its REQ socket was replaced, not left waiting for the lost reply).
     @Test func timesOutAndRecoversWhenTheServerAppears() throws {
-        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 20_000...60_000))"
+        let endpoint = "tcp://127.0.0.1:\(freeTCPPort())"
         let client = try ControlClient(context: context, endpoint: endpoint, timeout: .milliseconds(300))
         let started = nowMilliseconds()
         do {

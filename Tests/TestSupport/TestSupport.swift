@@ -96,3 +96,25 @@ public final class TestThread: Sendable {
         done.wait(timeout: .now() + seconds) == .success
     }
 }
+
+private let portsHandedOut = Mutex<Set<Int>>([])
+
+/// A TCP port on 127.0.0.1 for a test's server: nothing listens on it now, no other test of this
+/// process got it, and it lies below the kernel's ephemeral range (32768 up), where no outgoing
+/// connection of a parallel test can take it before the server binds.
+public func freeTCPPort() -> Int {
+    while true {
+        let port = Int.random(in: 20_000...32_000)
+        guard portsHandedOut.withLock({ $0.insert(port).inserted }) else { continue }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let free = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        close(fd)
+        if free { return port }
+    }
+}

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `tickbus ctl` against real `tickbus sim` and `tickbus ingest` processes.
 @Suite(.serialized)
 struct CtlProcessTests {
-    static func freePort() -> Int { Int.random(in: 20_000...60_000) }
+    static func freePort() -> Int { freeTCPPort() }
 
     @Test func withoutIngestItTimesOutWithExitCode2() async throws {
         let run = try TickBusProcess(["ctl", "status", "--endpoint", "tcp://127.0.0.1:\(Self.freePort())", "--timeout", "0.5"])

@@ -2,13 +2,14 @@
 import Glibc
 #endif
 import Foundation
+import TestSupport
 import Testing
 
 /// The real `tickbus history fetch` against the real `tickbus sim`.
 @Suite(.serialized)
 struct HistoryFetchProcessTests {
     @Test func fetchesMonthFilesThenSkipsThem() async throws {
-        let port = try freePort()
+        let port = freeTCPPort()
         let sim = try TickBusProcess(["sim", "--port", "\(port)", "--rate", "50", "--seed", "3"])
         defer {
             sim.interrupt()
@@ -48,7 +49,7 @@ struct HistoryFetchProcessTests {
     /// `kill -9` in the middle of a fetch, then the same command again: the files equal those of
     /// a run that was never interrupted, with no temporary file left.
     @Test func aKilledFetchResumesToTheSameFiles() async throws {
-        let port = try freePort()
+        let port = freeTCPPort()
         // Every second REST request waits a second (429 + Retry-After), so the kill lands mid-run.
         let sim = try TickBusProcess(["sim", "--port", "\(port)", "--rate", "50", "--seed", "4",
                                       "--rest-error-every", "2", "--rest-retry-after", "1"])
@@ -81,21 +82,6 @@ struct HistoryFetchProcessTests {
         }
         let left = try FileManager.default.contentsOfDirectory(atPath: "\(directory)/resumed/SPY").filter { $0.contains(".tmp") }
         #expect(left.isEmpty, "\(left)")
-    }
-
-    /// A port nothing listens on now.
-    private func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        try #require(bound)
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     private func waitUntilListening(_ port: Int) async throws {

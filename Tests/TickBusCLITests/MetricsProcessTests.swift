@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -8,7 +9,7 @@ import FoundationNetworking
 /// `ctl status`; JSON log lines with `--log-format json`.
 @Suite(.serialized)
 struct MetricsProcessTests {
-    static func freePort() -> Int { Int.random(in: 20_000...60_000) }
+    static func freePort() -> Int { freeTCPPort() }
 
     /// `name{labels} value` lines of a Prometheus text page, by name.
     static func parse(_ text: String) throws -> [String: Double] {

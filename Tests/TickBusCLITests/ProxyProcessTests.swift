@@ -1,5 +1,6 @@
 import Bus
 import Foundation
+import TestSupport
 import Testing
 import TickBusCore
 import ZeroMQ
@@ -12,7 +13,7 @@ struct ProxyProcessTests {
         let context = try ZMQContext()
         let trades = try Publisher(context: context, configuration: .init(name: "pa", endpoints: ["tcp://127.0.0.1:*"]))
         let quotes = try Publisher(context: context, configuration: .init(name: "pb", endpoints: ["tcp://127.0.0.1:*"]))
-        let backend = "tcp://127.0.0.1:\(Int.random(in: 20_000...60_000))"
+        let backend = "tcp://127.0.0.1:\(freeTCPPort())"
         let metricsPort = MetricsProcessTests.freePort()
         let proxy = try TickBusProcess([
             "proxy", "--frontend", trades.endpoints[0], "--frontend", quotes.endpoints[0], "--backend", backend,

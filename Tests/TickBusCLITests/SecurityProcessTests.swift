@@ -1,5 +1,6 @@
 import Bus
 import Foundation
+import TestSupport
 import Testing
 import TickBusCore
 import ZeroMQ
@@ -8,7 +9,7 @@ import ZeroMQ
 /// `tickbus keygen` (also read by pyzmq), the control token, and the API key never leaking.
 @Suite(.serialized)
 struct SecurityProcessTests {
-    static func freePort() -> Int { Int.random(in: 20_000...60_000) }
+    static func freePort() -> Int { freeTCPPort() }
 
     @Test(arguments: [
         ["ingest", "--url", "ws://127.0.0.1:1/stocks", "--bus", "tcp://0.0.0.0:PORT", "--control", "none"],
