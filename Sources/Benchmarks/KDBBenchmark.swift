@@ -44,9 +44,8 @@ public enum KDBBenchmark {
     static func pipelineFigures(records: Int) throws -> [Figure] {
         let context = try ZMQContext()
         let tp = try BenchTickerplant()
-        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 20000..<60000))"
         let publisher = try Publisher(
-            context: context, configuration: .init(name: "bench", endpoints: [endpoint], lossless: true))
+            context: context, configuration: .init(name: "bench", endpoints: ["tcp://127.0.0.1:*"], lossless: true))
         var logger = Logger(label: "bench.kdb")
         logger.logLevel = .error
         let service = KDBPublisher(

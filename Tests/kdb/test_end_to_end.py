@@ -4,8 +4,8 @@ consumers see the same trades, in the same order, as kdb+ would store them."""
 import subprocess
 import tempfile
 
-from helpers import FakeTickerplant, Lines, timeout
-from test_publish import decode_upd, free_port
+from helpers import FakeTickerplant, Lines, free_port, timeout
+from test_publish import decode_upd
 from test_serve import RawClient, Serve, rows_of
 
 

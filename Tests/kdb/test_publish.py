@@ -10,8 +10,8 @@ import time
 
 import pykx as kx
 
-from helpers import (COLUMN_TYPES, Bus, FakeTickerplant, Lines, expected_row, make_records, norm,
-                     table_of, timeout)
+from helpers import (COLUMN_TYPES, Bus, FakeTickerplant, Lines, expected_row, free_port, make_records,
+                     norm, table_of, timeout)
 
 
 def start_publisher(tickbus, tp_port, bus, *extra):
@@ -132,13 +132,6 @@ def test_rejected_credentials_are_logged_and_retried(tickbus):
         stop(proc)
         tp.kill()
         bus.close()
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_overflow_drops_oldest_counts_and_reports_on_status(tickbus):

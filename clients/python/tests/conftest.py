@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import random
 import socket
 import subprocess
 import time
@@ -22,11 +23,23 @@ def tickbus_bin() -> str:
     return os.environ.get("TICKBUS_BIN", str(REPO / ".build" / "debug" / "tickbus"))
 
 
+_HANDED_OUT = set()
+
+
 def free_port() -> int:
-    """A TCP port nothing listens on right now (bound to port 0, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port for a test's server: free now, not handed out before in this run, and below
+    the kernel's ephemeral range (32768 up), so no outgoing connection can take it first."""
+    while True:
+        port = random.randint(20_000, 32_000)
+        if port in _HANDED_OUT:
+            continue
+        _HANDED_OUT.add(port)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
 
 
 class Proc:
