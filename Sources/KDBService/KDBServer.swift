@@ -258,23 +258,22 @@ public final class KDBServer: Service, Sendable {
 
     private func schemas(_ names: [String]) -> KValue { .list(names.map(schemaPair)) }
 
-    /// Queues `reply` (nil for an async `.u.sub`) and records the subscription as one step, as
-    /// tick.q's `.u.sub` does: the bus thread, which reads subscriptions under the same lock,
-    /// sees none before the reply is queued (so no upd comes before it), and every record it
-    /// reads after the reply is sent goes to the client. False when the client is closed.
+    /// Records the subscription and queues `reply` (nil for an async `.u.sub`) as one step, as
+    /// tick.q's `.u.sub` does. Under the client's subscriptions lock, which the bus thread's
+    /// regroup also takes: the subscription, then the version bump, then the reply. So a regroup
+    /// that sees the bump waits until the reply is queued (no upd comes before it), and any record
+    /// sent after the client read its reply finds the bump already made and reaches the client.
+    /// False when the client is closed.
     private func subscribe(_ client: Client, tables names: [String], syms: [String]?, reply: [UInt8]?) -> Bool {
         let symbols = syms.map { Set($0.compactMap { try? FixedString($0) }) }
         let queued = client.subscriptions.withLock { subs -> Bool in
-            if let reply {
-                guard client.enqueue(reply, force: true) else { return false }
-            } else if client.isClosed {
-                return false
-            }
+            guard !client.isClosed else { return false }
             for name in names { subs[name] = symbols }
-            return true
+            subscriptionsVersion.add(1, ordering: .releasing)
+            guard let reply else { return true }
+            return client.enqueue(reply, force: true)
         }
         guard queued else { return false }
-        subscriptionsVersion.add(1, ordering: .releasing)
         logger.info(
             "subscribed", metadata: ["client": "\(client.id)", "tables": "\(names.joined(separator: ","))",
                                      "syms": "\(syms?.joined(separator: ",") ?? "all")"])
