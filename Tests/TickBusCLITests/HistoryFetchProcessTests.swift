@@ -87,16 +87,7 @@ struct HistoryFetchProcessTests {
     private func waitUntilListening(_ port: Int) async throws {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = UInt16(port).bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-            close(fd)
-            if connected { return }
+            if onLoopback(port: port, connect) { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         Issue.record("tickbus sim did not listen on port \(port)")

@@ -120,17 +120,17 @@ final class TickBusProcess: @unchecked Sendable {
         }
         process.standardOutput = output
         process.standardError = errors
-        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self else { return }
-            self.lock.withLock { self.collected.append(data) }
-        }
-        errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self else { return }
-            self.lock.withLock { self.collectedErrors.append(data) }
-        }
+        collect(output, into: \.collected)
+        collect(errors, into: \.collectedErrors)
         try process.run()
+    }
+
+    private func collect(_ pipe: Pipe, into buffer: ReferenceWritableKeyPath<TickBusProcess, Data> & Sendable) {
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self else { return }
+            self.lock.withLock { self[keyPath: buffer].append(data) }
+        }
     }
 
     var stdout: String { lock.withLock { String(decoding: collected, as: UTF8.self) } }
@@ -178,13 +178,10 @@ final class TickBusProcess: @unchecked Sendable {
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
-        output.fileHandleForReading.readabilityHandler = nil
-        errors.fileHandleForReading.readabilityHandler = nil
-        let rest = output.fileHandleForReading.readDataToEndOfFile()
-        let restOfErrors = errors.fileHandleForReading.readDataToEndOfFile()
-        lock.withLock {
-            collected.append(rest)
-            collectedErrors.append(restOfErrors)
+        for (pipe, buffer) in [(output, \TickBusProcess.collected), (errors, \.collectedErrors)] {
+            pipe.fileHandleForReading.readabilityHandler = nil
+            let rest = pipe.fileHandleForReading.readDataToEndOfFile()
+            lock.withLock { self[keyPath: buffer].append(rest) }
         }
         return (process.terminationStatus, stdout, stderr)
     }

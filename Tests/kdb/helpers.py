@@ -5,8 +5,6 @@ import json
 import os
 import pathlib
 import queue
-import random
-import socket
 import subprocess
 import sys
 import threading
@@ -17,28 +15,11 @@ import zmq
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "Tests" / "golden"))
 import make_vectors as mv  # noqa: E402
+sys.path.append(str(ROOT / "clients" / "python" / "tests"))
+from ports import free_port  # noqa: E402,F401  (shared with the client tests)
 
 Q_EPOCH_NS = 946_684_800 * 1_000_000_000
 SCALE = float(os.environ.get("TICKBUS_TEST_TIMEOUT_SCALE", "1"))
-
-
-_HANDED_OUT = set()
-
-
-def free_port() -> int:
-    """A TCP port for a test's server: free now, not handed out before in this run, and below
-    the kernel's ephemeral range (32768 up), so no outgoing connection can take it first."""
-    while True:
-        port = random.randint(20_000, 32_000)
-        if port in _HANDED_OUT:
-            continue
-        _HANDED_OUT.add(port)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
 
 
 def timeout(seconds):

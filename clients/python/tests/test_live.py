@@ -16,7 +16,8 @@ from tickbus import (
     Control, ControlError, ControlTimeout, Event, Gap, Heartbeat, Restart, Resumed, Silent, Subscriber,
     format_json,
 )
-from conftest import free_port, tickbus_bin, wait_until
+from conftest import tickbus_bin, wait_until
+from ports import free_port
 
 
 class Bus:
