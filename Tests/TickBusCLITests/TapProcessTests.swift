@@ -105,6 +105,8 @@ final class TickBusProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var collected = Data()
     private var collectedErrors = Data()
+    /// Left by each pipe's reader thread at the pipe's end.
+    private let drained = DispatchGroup()
 
     /// Starts `tickbus arguments…`; `environment` entries are added to this process's.
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
@@ -120,17 +122,22 @@ final class TickBusProcess: @unchecked Sendable {
         }
         process.standardOutput = output
         process.standardError = errors
+        try process.run()
         collect(output, into: \.collected)
         collect(errors, into: \.collectedErrors)
-        try process.run()
     }
 
+    /// Reads `pipe` to its end on a thread of its own. Not a `readabilityHandler`: its dispatch
+    /// source, torn down while the pipe closes, once crashed the test process in libdispatch.
     private func collect(_ pipe: Pipe, into buffer: ReferenceWritableKeyPath<TickBusProcess, Data> & Sendable) {
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self else { return }
-            self.lock.withLock { self[keyPath: buffer].append(data) }
-        }
+        let handle = pipe.fileHandleForReading
+        drained.enter()
+        Thread { [self] in
+            defer { drained.leave() }
+            while case let data = handle.availableData, !data.isEmpty {
+                lock.withLock { self[keyPath: buffer].append(data) }
+            }
+        }.start()
     }
 
     var stdout: String { lock.withLock { String(decoding: collected, as: UTF8.self) } }
@@ -178,11 +185,7 @@ final class TickBusProcess: @unchecked Sendable {
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
-        for (pipe, buffer) in [(output, \TickBusProcess.collected), (errors, \.collectedErrors)] {
-            pipe.fileHandleForReading.readabilityHandler = nil
-            let rest = pipe.fileHandleForReading.readDataToEndOfFile()
-            lock.withLock { self[keyPath: buffer].append(rest) }
-        }
+        drained.wait()
         return (process.terminationStatus, stdout, stderr)
     }
 }
