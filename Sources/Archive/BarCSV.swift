@@ -114,7 +114,12 @@ public enum BarCSV {
                 if let quick = quickPrice(text) {
                     price = quick
                 } else {
-                    do { price = try Price(ascii: text) } catch { throw .badNumber(name, String(decoding: text, as: UTF8.self)) }
+                    do {
+                        price = try Price(ascii: text)
+                    } catch {
+                        let string = String(decoding: text, as: UTF8.self)
+                        throw error == .outOfRange ? .outOfRange(name, string) : .badNumber(name, string)
+                    }
                 }
                 switch field {
                 case 0: prices.0 = price
@@ -135,7 +140,8 @@ public enum BarCSV {
     }
 
     /// `123.45`-style prices (digits, at most one point, at most nine decimals) without the
-    /// general parser; nil for anything else.
+    /// general parser; nil for anything else, and for a price out of range (which the general
+    /// parser then names).
     @inline(__always)
     static func quickPrice(_ text: UnsafeRawBufferPointer) -> Price? {
         guard text.count <= 18 else { return nil }
@@ -153,7 +159,9 @@ public enum BarCSV {
         guard decimals <= 9, decimals != 0 || text.count > 1 else { return nil }
         var scale: Int64 = 1
         for _ in 0..<max(0, 9 - max(decimals, 0)) { scale *= 10 }
-        return Price(raw: whole * Price.scale + fraction * (decimals > 0 ? scale : 0))
+        let (units, overflow) = whole.multipliedReportingOverflow(by: Price.scale)
+        let (raw, carry) = units.addingReportingOverflow(fraction * (decimals > 0 ? scale : 0))
+        return overflow || carry ? nil : Price(raw: raw)
     }
 
     /// The column names, in order.
@@ -209,7 +217,9 @@ public enum BarCSV {
             cache.date = date
             cache.day = UTCTime.daysSinceEpoch(year: year, month: month, day: day)
         }
-        return (cache.day * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000_000
+        let (ns, overflow) = (cache.day * 86_400 + hour * 3600 + minute * 60 + second).multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { throw .badTime("out of range: 64-bit ns hold 1677-09-21 to 2262-04-11") }
+        return ns
     }
 }
 
@@ -220,6 +230,7 @@ public enum BarCSVError: Error, Equatable, Sendable, CustomStringConvertible {
     case fieldCount(Int)
     case empty(String)
     case badNumber(String, String)
+    case outOfRange(String, String)
 
     public var description: String {
         switch self {
@@ -228,6 +239,7 @@ public enum BarCSVError: Error, Equatable, Sendable, CustomStringConvertible {
         case .fieldCount(let n): "\(n) fields; a row has 6 (ts_event,open,high,low,close,volume)"
         case .empty(let field): "\(field) is empty"
         case .badNumber(let field, let text): "\(field) \"\(text.prefix(40))\" is not a number"
+        case .outOfRange(let field, let text): "\(field) \"\(text.prefix(40))\" is out of range (|price| below 9.2e9)"
         }
     }
 }

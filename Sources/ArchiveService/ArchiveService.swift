@@ -87,7 +87,9 @@ public final class ArchiveService: Service, Sendable {
         logger.info("archiving", metadata: [
             "directory": "\(configuration.writer.directory)", "topics": "\(configuration.filters)",
             "from": "\(configuration.input.joined(separator: " "))"])
-        try await runOnOwnThread(named: "archive", stop: stopping) { [self] in try archive(publisher) }
+        try await publisher.watching { [self] in
+            try await runOnOwnThread(named: "archive", stop: stopping) { [self] in try archive(publisher) }
+        }
     }
 
 

@@ -104,7 +104,9 @@ public final class BarsService: Service, Sendable {
         defer { publisher.stop() }
         state.withLock { $0.endpoints = publisher.endpoints }
         logger.info("publishing bars", metadata: ["endpoints": "\(publisher.endpoints.joined(separator: " "))"])
-        try await runOnOwnThread(named: "bars", stop: stopping) { [self] in try aggregate(publisher) }
+        try await publisher.watching { [self] in
+            try await runOnOwnThread(named: "bars", stop: stopping) { [self] in try aggregate(publisher) }
+        }
     }
 
 

@@ -132,7 +132,7 @@ struct RawSide: BenchSide {
             try socket.setXPubNoDrop(true)
             try socket.bind(endpoint)
             self.endpoint = try socket.lastEndpoint
-            frame = try BusMessage.encode(SampleRecords.trade(0, now: 0))
+            frame = BusMessage.encode(SampleRecords.trade(0, now: 0))
         }
 
         func waitForSubscriber() throws -> Bool {

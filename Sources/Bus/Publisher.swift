@@ -193,11 +193,13 @@ public final class Publisher {
 }
 
 /// Errors from bus set-up.
-public enum BusError: Error, CustomStringConvertible {
+public enum BusError: Error, Sendable, CustomStringConvertible {
     case invalidName(String, String)
     case bindFailed(String, String)
     case connectFailed(String, String)
     case invalidTopic(String, String)
+    /// The publisher's socket failed and its thread ended: the process must restart.
+    case publisherFailed(String)
 
     public var description: String {
         switch self {
@@ -205,6 +207,7 @@ public enum BusError: Error, CustomStringConvertible {
         case .bindFailed(let e, let why): "cannot bind \(e): \(why)"
         case .connectFailed(let e, let why): "cannot connect to \(e): \(why)"
         case .invalidTopic(let t, let why): "invalid topic \"\(t)\": \(why)"
+        case .publisherFailed(let why): "the bus publisher stopped: \(why)"
         }
     }
 }

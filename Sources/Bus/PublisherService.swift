@@ -89,6 +89,40 @@ public final class PublisherService: Sendable {
     /// Prefixes currently subscribed by at least one subscriber.
     public var subscriptions: [[UInt8]] { shared.state.withLock { $0.subscriptions } }
 
+    /// Suspends until the publisher thread ends on an error (its socket failed: nothing is
+    /// published, no heartbeat goes out, submits are refused) and throws
+    /// ``BusError/publisherFailed(_:)``; returns only when the calling task is cancelled.
+    public func failure() async throws {
+        let id = UInt64.random(in: 0...UInt64.max)
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                shared.state.withLock { s in
+                    if let failure = s.failure {
+                        continuation.resume(throwing: failure)
+                    } else if Task.isCancelled {
+                        continuation.resume()
+                    } else {
+                        s.failureWaiters[id] = continuation
+                    }
+                }
+            }
+        } onCancel: {
+            shared.state.withLock { $0.failureWaiters.removeValue(forKey: id) }?.resume()
+        }
+    }
+
+    /// Runs `body` until it returns, or throws if the publisher fails first (see ``failure()``);
+    /// `body` is then cancelled. A service wraps its work in it so that a dead publisher ends
+    /// the process with an error instead of leaving it up and silent.
+    public func watching(_ body: @escaping @Sendable () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await body() }
+            group.addTask { try await self.failure() }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
     /// Publishes what is queued, stops the thread and closes the socket. Idempotent.
     public func stop() {
         let alreadyStopping = shared.state.withLock { s -> Bool in
@@ -110,6 +144,8 @@ private final class Shared: Sendable {
         var stopping = false
         var counters = Publisher.Counters()
         var subscriptions: [[UInt8]] = []
+        var failure: BusError?
+        var failureWaiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
     }
 
     let state = Mutex(State())
@@ -219,9 +255,13 @@ private final class Shared: Sendable {
                 s.sleeping = batch.isEmpty && !s.stopping
                 return s.stopping
             }
-            do { try publish(batch, publisher) } catch { return }
-            batch.removeAll(keepingCapacity: true)
-            do { try publisher.service() } catch { return }
+            do {
+                try publish(batch, publisher)
+                batch.removeAll(keepingCapacity: true)
+                try publisher.service()
+            } catch {
+                return fail(error, publisher)
+            }
             let counters = publisher.counters
             let sleeping = state.withLock { s -> Bool in
                 s.counters = counters
@@ -232,10 +272,22 @@ private final class Shared: Sendable {
                 do {
                     try poller.poll(timeoutMilliseconds: max(1, publisher.millisecondsUntilHeartbeat))
                 } catch {
-                    return
+                    return fail(error, publisher)
                 }
                 drainWake()
             }
         }
+    }
+
+    /// Ends the thread on a socket error: refuses further submits and wakes ``failure()``.
+    private func fail(_ error: any Error, _ publisher: Publisher) {
+        let failure = BusError.publisherFailed("\(publisher.name): \(error)")
+        let waiters = state.withLock { s in
+            s.failure = failure
+            s.stopping = true
+            defer { s.failureWaiters = [:] }
+            return s.failureWaiters.values
+        }
+        for waiter in waiters { waiter.resume(throwing: failure) }
     }
 }

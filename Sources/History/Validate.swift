@@ -97,7 +97,7 @@ public struct HistoryValidate: Sendable {
                     case .badTime: .timestamp
                     case .notUTC: .utc
                     case .fieldCount: .fields
-                    case .empty, .badNumber: .empty
+                    case .empty, .badNumber, .outOfRange: .empty
                     }
                     report.fail(check, FileProblem(file.path, number, error.description))
                     return

@@ -31,7 +31,7 @@ public struct BackfillJob: Sendable {
         guard let last = lastEventTime else { return 0 }
         let start = request.from.earliest, end = request.to.latest
         guard end > start else { return 0 }
-        return min(1, max(0, Double(last - start) / Double(end - start)))
+        return min(1, max(0, (Double(last) - Double(start)) / (Double(end) - Double(start))))
     }
 
     /// The job as a JSON object.

@@ -56,11 +56,13 @@ public struct BackfillRequest: Sendable {
             default: throw ControlError(.badField, error.description)
             }
         }
-        let days = (to.latest - from.earliest) / 86_400_000_000_000
-        guard days <= timespan.maxDays else {
+        // Both ends lie in CalendarDate.years, but 1678 to 2261 is more ns than an Int64 holds.
+        let (span, overflow) = to.latest.subtractingReportingOverflow(from.earliest)
+        let days = span / 86_400_000_000_000
+        guard !overflow, days <= timespan.maxDays else {
             throw ControlError(
                 .badRange,
-                "\(days) days of \(timespan.rawValue) data in one backfill; the limit is \(timespan.maxDays) days: split the range")
+                "\(overflow ? "over 100,000" : String(days)) days of \(timespan.rawValue) data in one backfill; the limit is \(timespan.maxDays) days: split the range")
         }
         self.timespan = timespan
         self.reason = reason

@@ -130,7 +130,7 @@ public final class IngestService: Service, Sendable {
                                 "subscriptions": .strings(stream.subscriptions)])
         do {
             try await cancelWhenGracefulShutdown {
-                try await self.stream(stream, reporter, jobs)
+                try await publisher.watching { try await self.stream(stream, reporter, jobs) }
             }
         } catch is CancellationError {
             // Shutdown: the stream, the jobs and the counters task were cancelled.
@@ -280,14 +280,16 @@ final class StatusReporter: MassiveStreamHandler {
         case string(String), int(Int64), strings([String]), raw(String)
     }
 
-    /// Publishes one status record (JSON object body, keys in the given order).
+    /// Publishes one status record (JSON object body, keys in the given order). Strings and
+    /// lists, which may come from upstream or from long subscription lists, are cut to a few KiB
+    /// and say so (`JSONObject.add(_:string:limit:)`), so the body stays far below the wire limit.
     func report(_ level: StatusLevel, _ fields: KeyValuePairs<String, Value>) {
         var body = JSONObject()
         for (key, value) in fields {
             switch value {
-            case .string(let s): body.add(key, string: s)
+            case .string(let s): body.add(key, string: s, limit: 4096)
             case .int(let n): body.add(key, raw: String(n))
-            case .strings(let list): body.add(key, raw: JSONObject.list(list))
+            case .strings(let list): body.add(key, strings: list, limit: 16384)
             case .raw(let json): body.add(key, raw: json)
             }
         }

@@ -42,6 +42,7 @@ struct EventView {
     func double(_ key: FieldKey, absent: Double) throws(DecodeProblem) -> Double {
         guard let text = try numberText(key) else { return absent }
         guard let value = NumberText.double(text) else { throw .badValue }
+        guard value.isFinite else { throw .outOfRange }
         return value
     }
 
@@ -51,16 +52,17 @@ struct EventView {
         return value
     }
 
-    func uint16(_ key: FieldKey) throws(DecodeProblem) -> UInt16 {
-        let value = try int(key)
-        guard let small = UInt16(exactly: value) else { throw .badValue }
-        return small
+    /// A whole number that must fit `T` (a tape, an exchange, a count).
+    func int<T: FixedWidthInteger>(_ key: FieldKey, as: T.Type) throws(DecodeProblem) -> T {
+        guard let value = T(exactly: try int(key)) else { throw .outOfRange }
+        return value
     }
 
     /// A timestamp in ns, whatever unit Massive used.
     func time(_ key: FieldKey) throws(DecodeProblem) -> Int64 {
         guard fields.has(key) else { throw .missingField }
-        return NumberText.nanoseconds(byMagnitude: try int(key))
+        guard let ns = NumberText.nanoseconds(byMagnitude: try int(key)) else { throw .outOfRange }
+        return ns
     }
 
     /// Text of a string field with JSON escapes resolved (for status messages).
@@ -119,8 +121,8 @@ struct EventView {
         let sizeKey = size.flatMap { fields.has($0) ? $0 : nil } ?? .s
         return Trade(
             header: try header(market, receivedAt, symbol: symbol, time: .t), price: try price(.p),
-            size: try double(sizeKey, absent: .nan), upstreamSequence: try int(.q), exchange: try uint16(.x),
-            tape: UInt8(clamping: try int(.z)), conditions: try conditions(.c, counters: &counters), tradeID: tradeID)
+            size: try double(sizeKey, absent: .nan), upstreamSequence: try int(.q), exchange: try int(.x, as: UInt16.self),
+            tape: try int(.z, as: UInt8.self), conditions: try conditions(.c, counters: &counters), tradeID: tradeID)
     }
 
     /// Indices `V`: the index value as a trade price, with no size.
@@ -134,14 +136,14 @@ struct EventView {
             header: try header(market, receivedAt, symbol: symbol, time: .t),
             bidPrice: try optionalPrice(.bp), askPrice: try optionalPrice(.ap),
             bidSize: try double(.bs, absent: .nan), askSize: try double(.as, absent: .nan),
-            upstreamSequence: try int(.q), bidExchange: try uint16(fields.has(.bx) ? .bx : .x),
-            askExchange: try uint16(fields.has(.ax) ? .ax : .x), condition: try uint16(.c),
-            tape: UInt8(clamping: try int(.z)))
+            upstreamSequence: try int(.q), bidExchange: try int(fields.has(.bx) ? .bx : .x, as: UInt16.self),
+            askExchange: try int(fields.has(.ax) ? .ax : .x, as: UInt16.self), condition: try int(.c, as: UInt16.self),
+            tape: try int(.z, as: UInt8.self))
     }
 
     /// Forex `C`: bid `b`, ask `a`, pair `p`, no sizes.
     func forexQuote(_ receivedAt: Int64) throws(DecodeProblem) -> Quote {
-        let exchange = try uint16(.x)
+        let exchange = try int(.x, as: UInt16.self)
         return Quote(
             header: try header(.forex, receivedAt, symbol: .p, time: .t), bidPrice: try optionalPrice(.b),
             askPrice: try optionalPrice(.a), bidSize: .nan, askSize: .nan, bidExchange: exchange, askExchange: exchange)
@@ -154,7 +156,7 @@ struct EventView {
         return Bar(
             header: try header(market, receivedAt, symbol: symbol, time: .s), open: try price(.o),
             high: try price(.h), low: try price(.l), close: try price(.c), vwap: try optionalPrice(.vw),
-            volume: try double(volumeKey, absent: .nan), tradeCount: UInt64(clamping: try int(.n)), interval: interval)
+            volume: try double(volumeKey, absent: .nan), tradeCount: try int(.n, as: UInt64.self), interval: interval)
     }
 }
 

@@ -39,6 +39,9 @@ public enum DecodeProblem: String, Sendable, CaseIterable {
     case conditionsTruncated = "conditions_truncated"
     /// A trade id longer than a record holds; the trade was kept without it.
     case tradeIDTooLong = "trade_id_too_long"
+    /// A number that parses but does not fit its field: a time outside 1677–2262, a tape over
+    /// 255, an exchange over 65535, a negative trade count, a size beyond a double's range.
+    case outOfRange = "out_of_range"
 }
 
 /// What a decoder has seen, for heartbeats and status replies.
@@ -58,6 +61,16 @@ public struct DecodeCounters: Sendable, Equatable {
 
     var unpublishedCodes: [UInt64: UInt64] = [:]
 
+    /// Distinct `ev` codes counted by name; further unknown codes (an upstream can send any
+    /// number) are counted together as `(other)`, so the counters and their status stay small.
+    public static let maxUnpublishedCodes = 32
+
+    mutating func countUnpublished(_ code: UInt64, _ count: UInt64 = 1) {
+        let named = unpublishedCodes.count - (unpublishedCodes[EventCode.other] == nil ? 0 : 1)
+        let key = unpublishedCodes[code] != nil || named < Self.maxUnpublishedCodes ? code : EventCode.other
+        unpublishedCodes[key, default: 0] += count
+    }
+
     public var problemTotal: UInt64 { problems.values.reduce(0, +) }
 
     /// Adds another set of counts to these.
@@ -67,7 +80,7 @@ public struct DecodeCounters: Sendable, Equatable {
         records += other.records
         statuses += other.statuses
         if !other.problems.isEmpty { problems.merge(other.problems, uniquingKeysWith: +) }
-        if !other.unpublishedCodes.isEmpty { unpublishedCodes.merge(other.unpublishedCodes, uniquingKeysWith: +) }
+        for (code, count) in other.unpublishedCodes { countUnpublished(code, count) }
     }
 }
 
@@ -197,7 +210,7 @@ public struct MassiveDecoder: Sendable {
         case (_, EventCode.AM), (.forex, EventCode.CA), (.crypto, EventCode.XA):
             record = .bar(try view.bar(market, receivedAt, interval: .minute, symbol: code == EventCode.AM ? .sym : .pair))
         default:
-            counters.unpublishedCodes[code, default: 0] += 1
+            counters.countUnpublished(code)
             record = nil
         }
         guard let record else { return nil }
@@ -219,8 +232,13 @@ enum EventCode {
         return value
     }
 
+    /// Unknown codes past ``DecodeCounters/maxUnpublishedCodes``; no packed code of 8 bytes or
+    /// fewer has this value (its bytes are not UTF-8).
+    static let other = UInt64.max - 1
+
     static func name(_ code: UInt64) -> String {
         guard code != .max else { return "(long code)" }
+        guard code != other else { return "(other)" }
         var bytes: [UInt8] = []
         var rest = code
         while rest != 0 { bytes.append(UInt8(truncatingIfNeeded: rest)); rest >>= 8 }

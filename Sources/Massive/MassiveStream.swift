@@ -251,11 +251,8 @@ public final class MassiveStream: Sendable {
                 let wantedSet = Set(wanted), sentSet = Set(sent)
                 let removed = sent.filter { !wantedSet.contains($0) }
                 let added = wanted.filter { !sentSet.contains($0) }
-                if !removed.isEmpty {
-                    try await outbound.write(.text(MassiveStream.action("unsubscribe", removed.joined(separator: ","))))
-                }
-                if !added.isEmpty {
-                    try await outbound.write(.text(MassiveStream.action("subscribe", added.joined(separator: ","))))
+                for message in MassiveStream.actions("unsubscribe", removed) + MassiveStream.actions("subscribe", added) {
+                    try await outbound.write(.text(message))
                 }
                 sent = wanted
             }
@@ -329,6 +326,25 @@ public final class MassiveStream: Sendable {
                 handler.stream(.upstreamStatus(status))
             }
         }
+    }
+
+    /// Longest `params` of one subscription message: long lists (10,000 topics and more) go out
+    /// in several messages, each far below any server's frame limit.
+    static let maxParamsBytes = 8192
+
+    /// `action` messages for `topics`, as few as fit in ``maxParamsBytes`` each; none for none.
+    static func actions(_ action: String, _ topics: [String]) -> [String] {
+        var messages: [String] = []
+        var params = ""
+        for topic in topics {
+            if !params.isEmpty, params.utf8.count + 1 + topic.utf8.count > maxParamsBytes {
+                messages.append(self.action(action, params))
+                params = ""
+            }
+            params += params.isEmpty ? topic : "," + topic
+        }
+        if !params.isEmpty { messages.append(self.action(action, params)) }
+        return messages
     }
 
     /// `{"action":"auth","params":"..."}`, `params` as a JSON string.

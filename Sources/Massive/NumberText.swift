@@ -85,13 +85,15 @@ package enum NumberText {
     }
 
     /// A timestamp whose unit Massive leaves ambiguous, to ns by magnitude: seconds (up to 11
-    /// digits), milliseconds (up to 14), microseconds (up to 17), else nanoseconds.
+    /// digits), milliseconds (up to 14), microseconds (up to 17), else nanoseconds. Nil when the
+    /// time does not fit in 64-bit ns (before 1677-09-21 or after 2262-04-11).
     @inline(__always)
-    package static func nanoseconds(byMagnitude value: Int64) -> Int64 {
+    package static func nanoseconds(byMagnitude value: Int64) -> Int64? {
         let magnitude = value.magnitude
-        if magnitude < 100_000_000_000 { return value &* 1_000_000_000 }
-        if magnitude < 100_000_000_000_000 { return value &* 1_000_000 }
-        if magnitude < 100_000_000_000_000_000 { return value &* 1_000 }
-        return value
+        let scale: Int64 =
+            magnitude < 100_000_000_000 ? 1_000_000_000
+            : magnitude < 100_000_000_000_000 ? 1_000_000 : magnitude < 100_000_000_000_000_000 ? 1_000 : 1
+        let (ns, overflow) = value.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : ns
     }
 }

@@ -6,9 +6,13 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
     public let month: Int
     public let day: Int
 
-    /// Fails unless the date exists (years 1–9999).
+    /// The years whose every instant (and the next day's) fits in 64-bit ns since the epoch
+    /// (1677-09-21 to 2262-04-11), so no arithmetic on a date can overflow.
+    public static let years = 1678...2261
+
+    /// Fails unless the date exists and its year is in ``years``.
     public init?(year: Int, month: Int, day: Int) {
-        guard (1...9999).contains(year), (1...12).contains(month), day >= 1,
+        guard CalendarDate.years.contains(year), (1...12).contains(month), day >= 1,
               day <= CalendarDate.days(inMonth: month, year: year)
         else { return nil }
         self.year = year

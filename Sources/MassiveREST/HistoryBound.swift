@@ -19,8 +19,9 @@ public enum HistoryBound: Sendable, Hashable, CustomStringConvertible {
             self = .date(date)
         } else if let ns = HistoryBound.rfc3339(Array(text.utf8)) {
             self = .instant(nanoseconds: ns)
-        } else if text.utf8.count >= 10, text.utf8.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }), let value = Int64(text) {
-            self = .instant(nanoseconds: NumberText.nanoseconds(byMagnitude: value))
+        } else if text.utf8.count >= 10, text.utf8.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }), let value = Int64(text),
+                  let ns = NumberText.nanoseconds(byMagnitude: value) {
+            self = .instant(nanoseconds: ns)
         } else {
             throw .badTime(text)
         }

@@ -13,6 +13,7 @@ public enum HistoryQueryError: Error, Equatable, Sendable, CustomStringConvertib
         switch self {
         case .badTime(let text):
             "\(text.debugDescription) is not a date (YYYY-MM-DD), an RFC 3339 time (2025-03-04T14:30:00Z) or Unix time"
+                + " between \(CalendarDate.years.lowerBound) and \(CalendarDate.years.upperBound)"
         case .fromAfterTo(let from, let to): "the range starts after it ends: from \(from) is after to \(to)"
         case .badSymbol(let symbol, let reason): "bad symbol \(symbol.debugDescription): \(reason)"
         case .unsupported(let what): what

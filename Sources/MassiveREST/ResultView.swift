@@ -35,7 +35,7 @@ struct ResultView {
 
     func double(_ field: ResultField, absent: Double = .nan) throws(SkippedResult) -> Double {
         guard let text = try numberText(field) else { return absent }
-        guard let value = NumberText.double(text) else { throw SkippedResult() }
+        guard let value = NumberText.double(text), value.isFinite else { throw SkippedResult() }
         return value
     }
 
@@ -45,8 +45,9 @@ struct ResultView {
         return value
     }
 
-    func uint16(_ field: ResultField) throws(SkippedResult) -> UInt16 {
-        guard let value = UInt16(exactly: try int(field)) else { throw SkippedResult() }
+    /// A whole number that must fit `T` (a tape, an exchange, a count).
+    func int<T: FixedWidthInteger>(_ field: ResultField, as: T.Type) throws(SkippedResult) -> T {
+        guard let value = T(exactly: try int(field)) else { throw SkippedResult() }
         return value
     }
 
@@ -94,7 +95,7 @@ extension RESTPageParser {
         return Bar(
             header: header(start, receivedAt), open: try view.price(.o), high: try view.price(.h),
             low: try view.price(.l), close: try view.price(.c), vwap: try view.optionalPrice(.vw),
-            volume: try view.double(.v), tradeCount: UInt64(clamping: try view.int(.n)), interval: interval)
+            volume: try view.double(.v), tradeCount: try view.int(.n, as: UInt64.self), interval: interval)
     }
 
     /// v3 trades: the decimal size, when present, wins over `size` (as `ds` over `s` live).
@@ -102,8 +103,8 @@ extension RESTPageParser {
         Trade(
             header: header(try view.v3Time(), receivedAt), price: try view.price(.price),
             size: try view.double(view.fields[.decimalSize] != nil ? .decimalSize : .size),
-            upstreamSequence: try view.int(.sequenceNumber), exchange: try view.uint16(.exchange),
-            tape: UInt8(clamping: try view.int(.tape)), conditions: try view.conditions(.conditions),
+            upstreamSequence: try view.int(.sequenceNumber), exchange: try view.int(.exchange, as: UInt16.self),
+            tape: try view.int(.tape, as: UInt8.self), conditions: try view.conditions(.conditions),
             tradeID: view.tradeID())
     }
 
@@ -114,8 +115,8 @@ extension RESTPageParser {
             header: header(try view.v3Time(), receivedAt), bidPrice: try view.optionalPrice(.bidPrice),
             askPrice: try view.optionalPrice(.askPrice), bidSize: try view.double(.bidSize),
             askSize: try view.double(.askSize), upstreamSequence: try view.int(.sequenceNumber),
-            bidExchange: try view.uint16(.bidExchange), askExchange: try view.uint16(.askExchange),
-            condition: conditions.count > 0 ? conditions[0] : 0, tape: UInt8(clamping: try view.int(.tape)))
+            bidExchange: try view.int(.bidExchange, as: UInt16.self), askExchange: try view.int(.askExchange, as: UInt16.self),
+            condition: conditions.count > 0 ? conditions[0] : 0, tape: try view.int(.tape, as: UInt8.self))
     }
 
     @inline(__always)

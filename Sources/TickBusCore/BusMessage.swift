@@ -40,8 +40,8 @@ public enum BusMessage {
     }
 
     /// Encodes a message into a new array.
-    public static func encode(_ record: Record) throws(RecordError) -> [UInt8] {
-        let size = try maxTopicSize + WireFormat.encodedSize(of: record)
+    public static func encode(_ record: Record) -> [UInt8] {
+        let size = maxTopicSize + WireFormat.encodedSize(of: record)
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             count = encode(record, into: UnsafeMutableRawBufferPointer(buffer))
         }

@@ -130,22 +130,73 @@ public struct JSONObject {
         "[" + strings.map(quote).joined(separator: ",") + "]"
     }
 
+    /// Adds a string, cut to its first `limit` bytes (at a character boundary) when longer; a cut
+    /// value ends in `…` and `<key>_bytes` gives the original length.
+    public mutating func add(_ key: String, string: String, limit: Int) {
+        let length = string.utf8.count
+        guard length > limit else { return add(key, string: string) }
+        add(key, string: JSONObject.prefix(of: string, quotedLength: limit) + "…")
+        add(key + "_bytes", raw: String(length))
+    }
+
+    /// Adds a list of strings, as many as fit in `limit` bytes of JSON; when some are left out,
+    /// `<key>_count` gives the whole list's length and `<key>_truncated` is `true`.
+    public mutating func add(_ key: String, strings: [String], limit: Int) {
+        var list = "["
+        var included = 0
+        for string in strings {
+            let item = JSONObject.quote(string)
+            guard list.utf8.count + item.utf8.count + 2 <= limit else { break }
+            if included > 0 { list += "," }
+            list += item
+            included += 1
+        }
+        add(key, raw: list + "]")
+        if included < strings.count {
+            add(key + "_count", raw: String(strings.count))
+            add(key + "_truncated", raw: "true")
+        }
+    }
+
     /// `value` as a JSON string literal.
     public static func quote(_ value: String) -> String {
         var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
+        for scalar in value.unicodeScalars { appendEscaped(scalar, to: &out) }
         return out + "\""
+    }
+
+    /// The longest prefix of `value` whose escaped form (without quotes) takes at most `length`
+    /// bytes.
+    public static func prefix(of value: String, quotedLength length: Int) -> String {
+        var out = ""
+        var used = 0
+        for scalar in value.unicodeScalars {
+            used += escapedLength(scalar)
+            guard used <= length else { break }
+            out.unicodeScalars.append(scalar)
+        }
+        return out
+    }
+
+    private static func escapedLength(_ scalar: Unicode.Scalar) -> Int {
+        switch scalar {
+        case "\"", "\\", "\n", "\r", "\t": 2
+        case _ where scalar.value < 0x20: 6
+        default: UTF8.width(scalar)
+        }
+    }
+
+    private static func appendEscaped(_ scalar: Unicode.Scalar, to out: inout String) {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20:
+            let hex = String(scalar.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
+        }
     }
 }

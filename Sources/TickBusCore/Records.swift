@@ -157,12 +157,29 @@ public enum StatusLevel: UInt8, Sendable, CaseIterable {
 public struct Status: Hashable, Sendable {
     public var header: RecordHeader
     public var level: StatusLevel
-    public var json: String
+    /// The body, never longer than ``WireFormat/maxStatusBody`` bytes, so every status encodes.
+    public private(set) var json: String
 
+    /// A `json` longer than ``WireFormat/maxStatusBody`` bytes is replaced by a body that says
+    /// so: `{"event":…,"truncated":true,"bytes":N,"head":"…"}`, with the original's `event` and
+    /// as much of its text as fits.
     public init(header: RecordHeader, level: StatusLevel, json: String) {
         self.header = header
         self.level = level
-        self.json = json
+        self.json = json.utf8.count <= WireFormat.maxStatusBody ? json : Status.truncated(json)
+    }
+
+    private static func truncated(_ json: String) -> String {
+        var body = JSONObject()
+        if let event = (try? JSONValue.parse(json))?["event"]?.string, event.utf8.count <= 64 {
+            body.add("event", string: event)
+        }
+        body.add("truncated", raw: "true")
+        body.add("bytes", raw: String(json.utf8.count))
+        // `,"head":` and the two quotes around the text.
+        let room = WireFormat.maxStatusBody - body.text.utf8.count - 10
+        body.add("head", string: JSONObject.prefix(of: json, quotedLength: room))
+        return body.text
     }
 }
 
@@ -239,13 +256,11 @@ public enum Record: Hashable, Sendable {
 /// Why a record cannot be built or encoded.
 public enum RecordError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooManyConditions(Int)
-    case statusTooLong(Int)
     case invalidInterval(Int64)
 
     public var description: String {
         switch self {
         case .tooManyConditions(let n): "\(n) trade conditions, more than the \(Conditions.capacity) a record holds"
-        case .statusTooLong(let n): "status body of \(n) bytes exceeds \(WireFormat.maxStatusBody)"
         case .invalidInterval(let s): "bar interval of \(s) s is not a positive number of seconds below 2^32"
         }
     }

@@ -78,7 +78,6 @@ public enum WireFormat {
     public static func encode(_ r: Status, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         var json = r.json
         return json.withUTF8 { utf8 in
-            precondition(utf8.count <= maxStatusBody, "status body too long; check with encodedSize(of:)")
             let length = statusFixedSize + utf8.count
             writeHeader(r.header, kind: .status, length: length, into: buffer)
             buffer.store(r.level.rawValue, at: 64)
@@ -103,23 +102,20 @@ public enum WireFormat {
         return heartbeatSize
     }
 
-    /// The encoded size of `record`; throws when a status body is too long for v1.
-    public static func encodedSize(of record: Record) throws(RecordError) -> Int {
+    /// The encoded size of `record`.
+    public static func encodedSize(of record: Record) -> Int {
         switch record {
         case .trade: return tradeSize
         case .quote: return quoteSize
         case .bar: return barSize
         case .heartbeat: return heartbeatSize
-        case .status(let r):
-            let body = r.json.utf8.count
-            guard body <= maxStatusBody else { throw .statusTooLong(body) }
-            return statusFixedSize + body
+        case .status(let r): return statusFixedSize + r.json.utf8.count
         }
     }
 
     /// Encodes `record` into a new array.
-    public static func encode(_ record: Record) throws(RecordError) -> [UInt8] {
-        let size = try encodedSize(of: record)
+    public static func encode(_ record: Record) -> [UInt8] {
+        let size = encodedSize(of: record)
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             count = encode(record, into: UnsafeMutableRawBufferPointer(buffer))
         }

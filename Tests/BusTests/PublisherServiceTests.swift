@@ -163,4 +163,36 @@ import ZeroMQ
             try PublisherService(context: context, configuration: .init(name: "svc-bad", endpoints: ["tcp://bogus"]))
         }
     }
+
+    /// A publisher thread that dies (here: its context is shut down under it) is not silent:
+    /// `failure()` throws, `watching` ends the service's work with that error, and submits are
+    /// refused and counted from then on.
+    @Test func aDeadPublisherThreadEndsTheServiceWithAnError() async throws {
+        let context = try ZMQContext()
+        let service = try PublisherService(context: context, configuration: .init(name: "svc-dies", endpoints: ["tcp://127.0.0.1:*"]))
+        defer { service.stop() }
+        #expect(service.submit(trade("AAPL", 1)))
+        let started = nowMilliseconds()
+        let work = Task {
+            try await service.watching {
+                while true { try await Task.sleep(for: .milliseconds(10)) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        context.shutdown()
+        await #expect(throws: BusError.self) { try await work.value }
+        #expect(nowMilliseconds() - started < 5000)
+        await #expect(throws: BusError.self) { try await service.failure() }
+        let dropped = service.counters.dropped
+        #expect(!service.submit(trade("AAPL", 2)))
+        #expect(service.counters.dropped == dropped + 1)
+
+        // Cancelled, failure() of a healthy publisher returns.
+        let healthy = try PublisherService(context: try ZMQContext(), configuration: .init(name: "svc-ok", endpoints: ["tcp://127.0.0.1:*"]))
+        defer { healthy.stop() }
+        let waiter = Task { try await healthy.failure() }
+        try await Task.sleep(for: .milliseconds(50))
+        waiter.cancel()
+        try await waiter.value
+    }
 }

@@ -51,6 +51,37 @@ import TickBusCore
         #expect(leftovers.isEmpty)
     }
 
+    /// Numbers and times that do not fit 64 bits (a volume in the price column, year 9999) are
+    /// a `file:line` problem like any bad row: no trap, the other months are written, no
+    /// temporary file is left; `validate` reports them the same way.
+    @Test(arguments: [
+        ("2024-03-01 14:30:09+00:00,9223372037,9223372037,1,1,10", "open \"9223372037\" is out of range"),
+        ("2024-03-01 14:30:09+00:00,1,1.2e10,1,1,10", "high \"1.2e10\" is out of range"),
+        ("2024-03-01 14:30:09+00:00,1,1,1,99999999999999999,10", "close \"99999999999999999\" is out of range"),
+        ("9999-03-01 14:30:09+00:00,1,1,1,1,10", "bad ts_event: out of range"),
+    ])
+    func outOfRangeRowsAreReportedWithFileAndLine(_ row: String, _ message: String) throws {
+        let raw = temporaryDirectory("raw"), out = temporaryDirectory("out")
+        defer { for d in [raw, out] { try? FileManager.default.removeItem(atPath: d) } }
+        try writeRandomSecondBars(raw, symbol: "QQQ", year: 2024, month: 3, days: 1...1, seed: 3)
+        try writeRandomSecondBars(raw, symbol: "QQQ", year: 2024, month: 4, days: 1...1, seed: 4)
+        let path = "\(raw)/QQQ/QQQ_2024_03.csv"
+        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines[5] = row
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let summary = try HistoryResample(inputDirectory: raw, outputDirectory: out, intervals: [.minute]).run(symbol: "QQQ")
+        #expect(summary.files == 1)
+        #expect(summary.problems.map(\.line) == [6])
+        #expect(summary.problems.first?.description.contains("QQQ_2024_03.csv:6: \(message)") == true, "\(summary.problems)")
+        #expect(FileManager.default.fileExists(atPath: "\(out)/1min/QQQ_2024_04_1min.csv"))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: "\(out)/1min").filter { $0.hasPrefix(".") }
+        #expect(leftovers.isEmpty)
+
+        let report = HistoryValidate(inputDirectory: raw, interval: .second).run()
+        #expect(!report.ok)
+        #expect(report.examples.values.joined().contains { $0.line == 6 && $0.description.contains(message) })
+    }
+
     @Test func badSymbolsAndMissingInputAreErrors() throws {
         let raw = temporaryDirectory("raw")
         defer { try? FileManager.default.removeItem(atPath: raw) }

@@ -245,4 +245,45 @@ struct IngestControlTests {
             #expect(try f.control.call("ping")["name"]?.string == "ingest")
         }
     }
+    /// A long subscription list (the sharding docs/bus.md recommends) starts and runs: the
+    /// status records that carry it are cut to size and say so, instead of trapping.
+    @Test func tenThousandSubscriptionsWork() async throws {
+        let topics = ["T.AAPL"] + (0..<10_000).map { "Q.Z\($0)" }
+        try await withIngest(subscriptions: topics) { f in
+            #expect(await f.bus.wait(timeout: 30) { _ in count(f.bus, "T.AAPL") >= 3 })
+            let added = try f.control.call("subscribe") { $0.add("topics", raw: #"["Q.MSFT"]"#) }
+            #expect(added["added"] == .array([.string("Q.MSFT")]))
+            #expect(await f.bus.wait(timeout: 15) { _ in f.bus.statuses.contains { $0.contains("subscriptions_changed") } })
+            let changed = try #require(f.bus.statuses.first { $0.contains("subscriptions_changed") })
+            let body = try JSONValue.parse(changed)
+            #expect(body["subscriptions_count"]?.int == 10_002)
+            #expect(body["subscriptions_truncated"]?.bool == true)
+            #expect(try f.control.call("subscriptions")["subscriptions"]?.array?.count == 10_002)
+        }
+    }
+
+    /// Dates and Unix times whose ns do not fit 64 bits (or whose span does not) are refused
+    /// with an error object; ingest lives on and publishes no record dated from a wrapped time.
+    @Test func outOfRangeBackfillDatesAreRefused() async throws {
+        try await withIngest(subscriptions: ["T.AAPL"]) { f in
+            let cases: [(String, String, String)] = [
+                ("2024-01-01", "9999-12-31", "bad_date"), ("0001-01-01", "2024-01-02", "bad_date"),
+                ("2024-01-01", "2263-01-01", "bad_date"), ("1677-01-01", "2024-01-02", "bad_date"),
+                ("1678-01-01", "2261-12-31", "bad_range"), ("2024-01-01", "9999999999", "bad_date"),
+                ("2024-01-01", "2262-05-01T00:00:00Z", "bad_date"), ("1000000000", "9000000000000000000", "bad_range"),
+            ]
+            for (from, to, code) in cases {
+                for timespan in ["second", "day"] {
+                    let reply = try f.control.send(
+                        #"{"op":"backfill","symbol":"SPY","from":"\#(from)","to":"\#(to)","timespan":"\#(timespan)"}"#)
+                    #expect(reply["ok"] == .bool(false), "\(from)..\(to): \(reply.text)")
+                    #expect(reply["error"]?["code"]?.string == code, "\(from)..\(to): \(reply.text)")
+                }
+            }
+            let numeric = try f.control.send(#"{"op":"backfill","symbol":"SPY","from":1704067200,"to":9223372036854775807}"#)
+            #expect(numeric["error"]?["code"]?.string == "bad_range", "\(numeric.text)")
+            #expect(try f.control.call("ping")["name"]?.string == "ingest")
+        }
+    }
+
 }

@@ -83,12 +83,54 @@ struct DecoderInputTests {
         #expect(trades(events).map(\.header.symbol.description) == ["OK1", "X", "X", "OK2"])
         #expect(counters.problems[.missingField] == 2)
         #expect(counters.problems[.badSymbol] == 2)
-        #expect(counters.problems[.badValue] == 2)
+        #expect(counters.problems[.badValue] == 1)
+        #expect(counters.problems[.outOfRange] == 1)
         #expect(counters.problems[.conditionsTruncated] == 1)
         #expect(counters.problems[.tradeIDTooLong] == 1)
         #expect(counters.problems[.missingEv] == 1)
         #expect(counters.unpublished == ["ZZ": 1])
         #expect(counters.events == 12)
+    }
+
+    /// Numbers that parse but do not fit their field are refused and counted, never wrapped,
+    /// clamped or published as infinity.
+    @Test func outOfRangeValuesAreRefusedAndCounted() {
+        let (events, counters) = decode("""
+            [{"ev":"T","sym":"A","p":1,"s":1,"t":9999999999},
+             {"ev":"T","sym":"A","p":1,"s":1,"t":-9999999999},
+             {"ev":"T","sym":"A","p":1,"s":1,"t":9999999999999},
+             {"ev":"T","sym":"A","p":1,"s":1,"t":1,"z":300},
+             {"ev":"T","sym":"A","p":1,"s":1,"t":1,"z":-1},
+             {"ev":"T","sym":"A","p":1,"s":1e400,"t":1},
+             {"ev":"Q","sym":"A","bp":1,"ap":1,"bs":-1e309,"t":1},
+             {"ev":"A","sym":"A","o":1,"h":1,"l":1,"c":1,"v":1,"n":-3,"s":1},
+             {"ev":"T","sym":"OK","p":1,"s":1,"t":9223372036,"z":255}]
+            """)
+        #expect(counters.problems[.outOfRange] == 8)
+        #expect(counters.problemTotal == 8)
+        let t = trades(events)
+        #expect(t.map(\.header.symbol.description) == ["OK"])
+        #expect(t.first?.header.tsEvent == 9_223_372_036_000_000_000)
+        #expect(t.first?.tape == 255)
+    }
+
+    /// An upstream that sends thousands of distinct unknown `ev` codes cannot grow the counters
+    /// (or the status record that carries them) without bound.
+    @Test func distinctUnknownCodesAreBounded() {
+        var decoder = MassiveDecoder(market: .stocks)
+        for i in 0..<6000 {
+            let frame = Array(#"{"ev":"Z\#(i)","sym":"X"}"#.utf8)
+            frame.withUnsafeBytes { decoder.decode($0, receivedAt: 0) { _ in } }
+        }
+        let unpublished = decoder.counters.unpublished
+        #expect(unpublished.count == DecodeCounters.maxUnpublishedCodes + 1)
+        #expect(unpublished["(other)"] == UInt64(6000 - DecodeCounters.maxUnpublishedCodes))
+        #expect(unpublished.values.reduce(0, +) == 6000)
+        var total = DecodeCounters()
+        total.add(decoder.counters)
+        total.add(decoder.counters)
+        #expect(total.unpublished.count == DecodeCounters.maxUnpublishedCodes + 1)
+        #expect(total.unpublished.values.reduce(0, +) == 12000)
     }
 
     @Test func malformedFramesKeepWhatCameBefore() {

@@ -10,7 +10,7 @@ import TickBusCore
     @discardableResult
     static func checkMessage(_ message: [UInt8], _ context: @autoclosure () -> String) -> Bool {
         guard let record = try? BusMessage.decode(message) else { return false }
-        let again = (try? BusMessage.encode(record)) ?? []
+        let again = BusMessage.encode(record)
         #expect(again == message, "\(context()): \(hex(message)) decoded but re-encodes as \(hex(again))")
         return true
     }
@@ -18,7 +18,7 @@ import TickBusCore
     @discardableResult
     static func checkRecord(_ bytes: [UInt8], _ context: @autoclosure () -> String) -> Bool {
         guard let record = try? WireFormat.decode(bytes) else { return false }
-        let again = (try? WireFormat.encode(record)) ?? []
+        let again = WireFormat.encode(record)
         #expect(again == bytes, "\(context()): \(hex(bytes)) decoded but re-encodes as \(hex(again))")
         return true
     }

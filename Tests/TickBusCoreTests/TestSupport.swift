@@ -56,7 +56,7 @@ extension Record {
 
     /// Field-by-field bit equality, NaN included: the encodings are equal.
     func isBitwiseEqual(to other: Record) -> Bool {
-        (try? WireFormat.encode(self)) == (try? WireFormat.encode(other))
+        WireFormat.encode(self) == WireFormat.encode(other)
     }
 }
 

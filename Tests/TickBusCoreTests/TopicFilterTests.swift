@@ -68,7 +68,7 @@ import TickBusCore
         }
     }
 
-    static func message(_ record: Record) throws -> [UInt8] { try BusMessage.encode(record) }
+    static func message(_ record: Record) -> [UInt8] { BusMessage.encode(record) }
 
     static func trade(_ symbol: Symbol) -> Record {
         .trade(Trade(header: testHeader(symbol), price: Price(units: 1), size: 1))
@@ -76,7 +76,7 @@ import TickBusCore
 
     static func matches(_ pattern: String, _ record: Record) throws -> Bool {
         let filter = try TopicFilter(pattern)
-        return try message(record).withUnsafeBytes { filter.matches($0) }
+        return message(record).withUnsafeBytes { filter.matches($0) }
     }
 
     @Test func matchesEncodedMessages() throws {

@@ -147,7 +147,7 @@ import TickBusCore
         for (record, topic) in cases {
             #expect(Topic(of: record).description == topic)
             // BusMessage writes the same topic, without allocating.
-            let message = try BusMessage.encode(record)
+            let message = BusMessage.encode(record)
             #expect(String(decoding: message.prefix(topic.utf8.count + 1), as: UTF8.self) == topic + " ")
         }
     }
@@ -174,10 +174,10 @@ import TickBusCore
     @Test func exactPrefix() throws {
         let topic = try Topic(parsing: "T.AAPL")
         #expect(topic.exactPrefix == "T.AAPL ")
-        let message = try BusMessage.encode(.trade(Trade(header: testHeader("AAPL"), price: Price(units: 1), size: 1)))
+        let message = BusMessage.encode(.trade(Trade(header: testHeader("AAPL"), price: Price(units: 1), size: 1)))
         #expect(message.starts(with: Array(topic.exactPrefix.utf8)))
         // "T.AAPL " does not match T.AAPLX's messages, though "T.AAPL" would.
-        let other = try BusMessage.encode(.trade(Trade(header: testHeader("AAPLX"), price: Price(units: 1), size: 1)))
+        let other = BusMessage.encode(.trade(Trade(header: testHeader("AAPLX"), price: Price(units: 1), size: 1)))
         #expect(!other.starts(with: Array(topic.exactPrefix.utf8)))
         #expect(other.starts(with: Array(topic.description.utf8)))
     }

@@ -31,19 +31,55 @@ import TickBusCore
 
     @Test func statusBodyLimit() throws {
         let largest = Self.status(WireFormat.maxStatusBody)
-        #expect(try WireFormat.encodedSize(of: largest) == 65535)
-        let bytes = try WireFormat.encode(largest)
+        #expect(WireFormat.encodedSize(of: largest) == 65535)
+        let bytes = WireFormat.encode(largest)
         #expect(bytes.count == 65535)
         #expect(bytes[0] == 0xFF && bytes[1] == 0xFF)
         #expect(try WireFormat.decode(bytes) == largest)
-        let message = try BusMessage.encode(largest)
+        let message = BusMessage.encode(largest)
         #expect(message.count == "S.ingest ".utf8.count + 65535)
         #expect(try BusMessage.decode(message) == largest)
 
-        let tooLong = Self.status(WireFormat.maxStatusBody + 1)
-        #expect(throws: RecordError.statusTooLong(WireFormat.maxStatusBody + 1)) { try WireFormat.encodedSize(of: tooLong) }
-        #expect(throws: RecordError.statusTooLong(WireFormat.maxStatusBody + 1)) { try WireFormat.encode(tooLong) }
-        #expect(throws: RecordError.statusTooLong(WireFormat.maxStatusBody + 1)) { try BusMessage.encode(tooLong) }
+    }
+
+    /// A body too long for the wire (a 70,000-character upstream message, a list of 10,000
+    /// topics) becomes one that says it was cut, keeps its event, and still encodes.
+    @Test func tooLongStatusBodyIsCutAndSaysSo() throws {
+        let message = String(repeating: "é\"\u{1}x", count: 20_000)
+        var original = JSONObject()
+        original.add("event", string: "upstream_status")
+        original.add("message", string: message)
+        let status = Status(header: testHeader("ingest"), level: .warning, json: original.text)
+        #expect(status.json.utf8.count <= WireFormat.maxStatusBody)
+        #expect(status.json.utf8.count > WireFormat.maxStatusBody - 16)
+        let bytes = BusMessage.encode(.status(status))
+        guard case .status(let back) = try BusMessage.decode(bytes) else { Issue.record("not a status"); return }
+        let body = try JSONValue.parse(back.json)
+        #expect(body["event"]?.string == "upstream_status")
+        #expect(body["truncated"]?.bool == true)
+        #expect(body["bytes"]?.int == Int64(original.text.utf8.count))
+        let head = try #require(body["head"]?.string)
+        #expect(original.text.hasPrefix(head))
+
+        let unparseable = Status(header: testHeader("ingest"), level: .info, json: String(repeating: "x", count: 70_000))
+        #expect(try JSONValue.parse(unparseable.json)["event"] == nil)
+        #expect(try JSONValue.parse(unparseable.json)["bytes"]?.int == 70_000)
+    }
+
+    @Test func longFieldsAreCutAndSaySo() throws {
+        var object = JSONObject()
+        object.add("message", string: String(repeating: "ab", count: 1000), limit: 100)
+        object.add("subscriptions", strings: (0..<10_000).map { "T.S\($0)" }, limit: 1000)
+        object.add("short", strings: ["T.A"], limit: 1000)
+        let body = try JSONValue.parse(object.text)
+        #expect(body["message"]?.string == String(repeating: "ab", count: 50) + "…")
+        #expect(body["message_bytes"]?.int == 2000)
+        let list = try #require(body["subscriptions"]?.array)
+        #expect(list.count > 10 && list.count < 10_000)
+        #expect(list.first?.string == "T.S0")
+        #expect(body["subscriptions_count"]?.int == 10_000)
+        #expect(body["subscriptions_truncated"]?.bool == true)
+        #expect(body["short"]?.array?.count == 1 && body["short_count"] == nil)
     }
 
     @Test func encodeIntoFixedBuffer() throws {
@@ -52,7 +88,7 @@ import TickBusCore
             conditions: try Conditions([1, 2, 3, 4]), tradeID: "ABCDEFGHIJKLMNOPQRSTUVWX"))
         var buffer = [UInt8](repeating: 0xCC, count: BusMessage.maxTopicSize + WireFormat.tradeSize)
         let n = buffer.withUnsafeMutableBytes { BusMessage.encode(record, into: $0) }
-        #expect(Array(buffer[..<n]) == (try BusMessage.encode(record)))
+        #expect(Array(buffer[..<n]) == BusMessage.encode(record))
         #expect(try BusMessage.decode(Array(buffer[..<n])) == record)
     }
 
@@ -130,9 +166,9 @@ import TickBusCore
                 intervalMilliseconds: .max)),
         ]
         for record in records {
-            let message = try BusMessage.encode(record)
+            let message = BusMessage.encode(record)
             #expect(try BusMessage.decode(message) == record)
-            #expect(try WireFormat.decode(try WireFormat.encode(record)) == record)
+            #expect(try WireFormat.decode(WireFormat.encode(record)) == record)
         }
     }
 
@@ -142,7 +178,7 @@ import TickBusCore
             let record = Record.bar(Bar(
                 header: testHeader(), open: Price(units: 1), high: Price(units: 1), low: Price(units: 1),
                 close: Price(units: 1), volume: Double(bitPattern: bits), interval: .second))
-            guard case .bar(let back) = try BusMessage.decode(try BusMessage.encode(record)) else {
+            guard case .bar(let back) = try BusMessage.decode(BusMessage.encode(record)) else {
                 Issue.record("not a bar"); continue
             }
             #expect(back.volume.bitPattern == bits)
