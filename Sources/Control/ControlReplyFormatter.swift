@@ -49,7 +49,8 @@ public enum ControlReplyFormatter {
                 fields = "\(record["bid_price"]?.text ?? "") x \(record["bid_size"]?.text ?? "") / \(record["ask_price"]?.text ?? "") x \(record["ask_size"]?.text ?? "")"
             case "bar":
                 fields = "o \(record["open"]?.text ?? "") h \(record["high"]?.text ?? "") l \(record["low"]?.text ?? "") c \(record["close"]?.text ?? "") v \(record["volume"]?.text ?? "")"
-            default: fields = record["body"]?.text ?? ""
+            case "status": fields = record["json"]?.string ?? ""
+            default: fields = ""
             }
             rows.append([record["topic"]?.string ?? "?", record["sequence"]?.text ?? "?", record["time"]?.string ?? "?", fields])
         }
@@ -88,6 +89,23 @@ public enum ControlReplyFormatter {
         var text = "[\(bar)] \(percent(progress).leftPadded(6))  \(job["records"]?.text ?? "0") records  \(job["pages"]?.text ?? "0") pages  \(job["state"]?.string ?? "?")"
         if let note = job["error"]?.string ?? job["note"]?.string { text += "  \(note)" }
         return text
+    }
+
+    /// `text` safe to print on a terminal: control characters other than the newline (ESC, BEL,
+    /// NUL, DEL, C1), which a peer may have put into a subscription or a message, are shown as
+    /// `\u{1B}` instead of being obeyed.
+    public static func terminalSafe(_ text: String) -> String {
+        var out = ""
+        out.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
+        for scalar in text.unicodeScalars {
+            let v = scalar.value
+            if (v < 0x20 && scalar != "\n") || (0x7F...0x9F).contains(v) {
+                out += "\\u{" + String(v, radix: 16, uppercase: true) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// Left-aligned columns, two spaces apart.

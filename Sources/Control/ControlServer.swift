@@ -115,9 +115,10 @@ public final class ControlServer: Sendable {
 
 /// Whether `a == b`, in a time that depends on their lengths only, not on where they differ.
 func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+    // The whole length difference counts: any extra byte, even a run of 256 NULs, differs.
+    var difference = a.count ^ b.count
     for i in 0..<max(a.count, b.count) {
-        difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+        difference |= Int((i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0))
     }
     return difference == 0
 }

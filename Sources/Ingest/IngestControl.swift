@@ -52,9 +52,7 @@ final class IngestControl: ControlHandler {
             reply.add("added", raw: JSONObject.list(added))
             subscriptionList(&reply)
         case "unsubscribe":
-            let topics = try request.strings("topics")
-            let absent = try subscriptions.remove(topics)
-            let removed = topics.filter { !absent.contains($0) }
+            let (removed, absent) = try subscriptions.remove(try request.strings("topics"))
             reporter.report(.info, ["event": .string("subscriptions_changed"), "removed": .strings(removed),
                                     "subscriptions": .strings(subscriptions.current)])
             reply.add("removed", raw: JSONObject.list(removed))

@@ -38,23 +38,6 @@ public enum SettingsFile {
         else { return nil }
         return key
     }
-
-    /// Splits comma-separated Massive subscriptions and checks each is `EV.TICKER`.
-    public static func subscriptions(_ lists: [String]) throws(MassiveConfigurationError) -> [String] {
-        var result: [String] = []
-        for list in lists {
-            for param in list.split(separator: ",") {
-                let param = param.trimmingCharacters(in: .whitespaces)
-                guard let dot = param.firstIndex(of: "."), dot > param.startIndex,
-                      param[..<dot].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }),
-                      param.index(after: dot) < param.endIndex,
-                      param[param.index(after: dot)...].allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "," })
-                else { throw .invalidSubscription(param) }
-                if !result.contains(param) { result.append(param) }
-            }
-        }
-        return result
-    }
 }
 
 public enum SettingsError: Error, CustomStringConvertible {

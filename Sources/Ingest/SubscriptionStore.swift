@@ -1,4 +1,5 @@
 import Foundation
+import Massive
 import TickBusCore
 
 /// The state file that keeps ingest's subscriptions across restarts:
@@ -9,8 +10,10 @@ public struct SubscriptionStore: Sendable {
 
     public init(path: String) { self.path = path }
 
-    /// The saved list, or nil when there is no state file yet.
-    public func load() throws(SubscriptionStoreError) -> [String]? {
+    /// The saved list, or nil when there is no state file yet. Every entry must be a valid
+    /// subscription of `market` (``MassiveSubscription``): a file edited by hand, or written by
+    /// an older version, is refused with the reason rather than sent upstream.
+    public func load(market: Market) throws(SubscriptionStoreError) -> [String]? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path, "cannot read") }
         let value: JSONValue
@@ -23,7 +26,11 @@ public struct SubscriptionStore: Sendable {
         var params: [String] = []
         for element in list {
             guard let param = element.string else { throw .unreadable(path, "\"subscriptions\" must hold strings") }
-            params.append(param)
+            do {
+                params.append(try MassiveSubscription.validate(param, market: market))
+            } catch {
+                throw .unreadable(path, "\(error); fix it or start with --reset-subscriptions")
+            }
         }
         return params
     }
@@ -31,8 +38,10 @@ public struct SubscriptionStore: Sendable {
     /// The subscriptions to start with: those kept in the file (changed at runtime), unless
     /// there are none yet or `reset` is set; then `configured`, which is saved. Returns the list
     /// and whether it came from the file.
-    public func resolve(configured: [String], reset: Bool) throws(SubscriptionStoreError) -> (params: [String], resumed: Bool) {
-        if !reset, let saved = try load() { return (saved, true) }
+    public func resolve(
+        configured: [String], market: Market, reset: Bool
+    ) throws(SubscriptionStoreError) -> (params: [String], resumed: Bool) {
+        if !reset, let saved = try load(market: market) { return (saved, true) }
         try save(configured)
         return (configured, false)
     }

@@ -25,7 +25,7 @@ final class Subscriptions: Sendable {
 
     /// Adds `params` (Massive syntax); returns those that were new.
     func add(_ params: [String]) throws(ControlError) -> [String] {
-        let valid = try Subscriptions.validate(params)
+        let valid = try validate(params)
         return try state.withLock { s throws(ControlError) -> [String] in
             let added = valid.filter { !s.explicit.contains($0) }
             if !added.isEmpty { try apply(&s, explicit: s.explicit + added) }
@@ -33,15 +33,15 @@ final class Subscriptions: Sendable {
         }
     }
 
-    /// Removes `params`; returns those that were not subscribed.
-    func remove(_ params: [String]) throws(ControlError) -> [String] {
-        let valid = try Subscriptions.validate(params)
-        return try state.withLock { s throws(ControlError) -> [String] in
+    /// Removes `params`; returns those removed and those that were not subscribed.
+    func remove(_ params: [String]) throws(ControlError) -> (removed: [String], absent: [String]) {
+        let valid = try validate(params)
+        return try state.withLock { s throws(ControlError) -> ([String], [String]) in
             let drop = Set(valid)
             let kept = s.explicit.filter { !drop.contains($0) }
-            let absent = valid.filter { !s.explicit.contains($0) }
+            let present = Set(s.explicit)
             if kept.count != s.explicit.count { try apply(&s, explicit: kept) }
-            return absent
+            return (valid.filter { present.contains($0) }, valid.filter { !present.contains($0) })
         }
     }
 
@@ -68,12 +68,21 @@ final class Subscriptions: Sendable {
         return a + b.filter { !seen.contains($0) }
     }
 
-    /// Checks every param is Massive's `EV.TICKER`; the first bad one fails the request.
-    static func validate(_ params: [String]) throws(ControlError) -> [String] {
-        do {
-            return try SettingsFile.subscriptions(params)
-        } catch {
-            throw ControlError(.badTopic, error.description)
+    /// Checks every element of a request's `topics` (each may be a comma-separated list) is
+    /// Massive's `EV.TICKER` for the stream's market: the first bad one fails the request with
+    /// `bad_topic`, an element with no param in it (`""`, `","`) with `bad_field`.
+    func validate(_ elements: [String]) throws(ControlError) -> [String] {
+        var result: [String] = []
+        for element in elements {
+            let params: [String]
+            do {
+                params = try MassiveSubscription.parse([element], market: stream.configuration.endpoint.market)
+            } catch {
+                throw ControlError(.badTopic, error.description)
+            }
+            guard !params.isEmpty else { throw ControlError(.badField, "\"topics\" holds an empty subscription") }
+            for param in params where !result.contains(param) { result.append(param) }
         }
+        return result
     }
 }

@@ -54,7 +54,7 @@ public enum MassiveConfigurationError: Error, Equatable, CustomStringConvertible
     case unknownMarket(String)
     case invalidURL(String)
     case missingAPIKey
-    case invalidSubscription(String)
+    case invalidSubscription(String, reason: String)
 
     public var description: String {
         switch self {
@@ -64,8 +64,9 @@ public enum MassiveConfigurationError: Error, Equatable, CustomStringConvertible
         case .invalidURL(let u): "invalid stream URL \"\(u)\": it must start with ws:// or wss://"
         case .missingAPIKey:
             "MASSIVE_API_KEY not found: set it in the environment or in a .env file (MASSIVE_API_KEY=...), or pass --url to use the simulator"
-        case .invalidSubscription(let s):
-            "invalid subscription \"\(s)\": use Massive's syntax EV.TICKER, e.g. T.AAPL, A.*, XT.BTC-USD"
+        case .invalidSubscription(let s, let reason):
+            // debugDescription escapes control characters, so a hostile param cannot drive a terminal.
+            "invalid subscription \(String(s.prefix(64)).debugDescription): \(reason)"
         }
     }
 }

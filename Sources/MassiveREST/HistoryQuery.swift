@@ -73,6 +73,9 @@ public struct HistoryQuery: Sendable, Hashable, CustomStringConvertible {
         guard !symbol.isEmpty, symbol.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw bad("not printable ASCII")
         }
+        // A path segment of `.` or `..` (or one starting so) would change the REST path.
+        guard let first = symbol.first, let last = symbol.last, first.isLetter || first.isNumber, last.isLetter || last.isNumber
+        else { throw bad("a symbol starts and ends with a letter or digit") }
         switch market {
         case .crypto: return try pair("-", prefix: "X:", example: "BTC-USD")
         case .forex: return try pair("/", prefix: "C:", example: "EUR/USD")

@@ -35,7 +35,7 @@ struct CtlCommand: ParsableCommand {
             _ op: String, _ fields: (inout JSONObject) -> Void = { _ in }, format: (JSONValue) -> String
         ) throws {
             let reply = try request(op, fields)
-            print(json ? reply.text : format(reply))
+            print(ControlReplyFormatter.terminalSafe(json ? reply.text : format(reply)))
         }
 
         /// Sends `{"op":op,"topics":[…]}` and prints the reply.
@@ -125,7 +125,7 @@ struct CtlCommand: ParsableCommand {
                 $0.add("timespan", string: timespan)
             }
             guard watch, let id = reply["id"]?.string else {
-                print(options.json ? reply.text : "job \(reply["id"]?.string ?? "?") queued")
+                print(ControlReplyFormatter.terminalSafe(options.json ? reply.text : "job \(reply["id"]?.string ?? "?") queued"))
                 return
             }
             try Job.watch(id, options)
@@ -163,12 +163,13 @@ struct CtlCommand: ParsableCommand {
                 let finished = ["done", "failed", "cancelled"].contains(state)
                 let now = Date().timeIntervalSince1970
                 if options.json {
-                    if finished { print(job.text) }
+                    if finished { print(ControlReplyFormatter.terminalSafe(job.text)) }
                 } else if terminal {
-                    print("\r\u{1B}[K" + ControlReplyFormatter.progressBar(job), terminator: finished ? "\n" : "")
+                    print("\r\u{1B}[K" + ControlReplyFormatter.terminalSafe(ControlReplyFormatter.progressBar(job)),
+                          terminator: finished ? "\n" : "")
                     fflush(nil)
                 } else if finished || now - lastLine >= 1 {
-                    print(ControlReplyFormatter.progressBar(job))
+                    print(ControlReplyFormatter.terminalSafe(ControlReplyFormatter.progressBar(job)))
                     lastLine = now
                 }
                 if finished {

@@ -60,11 +60,11 @@ struct IngestCommand: AsyncParsableCommand {
         let endpoint = try streamURL.map { try MassiveEndpoint(url: $0, market: market) }
             ?? MassiveEndpoint(feed: feed ?? file["feed"] ?? "realtime", market: market)
         let subscriptionLists = subscriptions.isEmpty ? file["subscribe"].map { [$0] } ?? [] : subscriptions
-        let configured = try SettingsFile.subscriptions(subscriptionLists)
+        let configured = try MassiveSubscription.parse(subscriptionLists, market: market)
         let processName = name ?? file["name"] ?? "ingest"
         let statePath = stateFile ?? file["state_file"] ?? Self.defaultStateFile(name: processName)
         let store = SubscriptionStore(path: statePath)
-        let (params, resumed) = try store.resolve(configured: configured, reset: resetSubscriptions)
+        let (params, resumed) = try store.resolve(configured: configured, market: market, reset: resetSubscriptions)
         if resumed && params != configured {
             logger.notice("resuming the subscriptions kept in \(statePath); --reset-subscriptions starts from --subscribe",
                           metadata: ["subscriptions": "\(params.joined(separator: ","))"])

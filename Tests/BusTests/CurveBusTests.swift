@@ -50,6 +50,25 @@ import ZeroMQ
         #expect(wrongKey.counters.records == 0 && plain.counters.records == 0)
     }
 
+    /// With the ZAP handler gone (its thread ended), the door stays shut: libzmq would accept
+    /// every key unless the ZAP domain is enforced.
+    @Test func withoutAZAPHandlerEveryClientIsRefused() throws {
+        let context = try ZMQContext()
+        let server = try CurveKeyPair.generate()
+        let allowed = try CurveKeyPair.generate()
+        let zap = try ZAPHandler(context: context, allowedClientKeys: [allowed.publicKey])
+        zap.stop()
+        let publisher = try Publisher(context: context, configuration: .init(
+            name: "secure", endpoints: ["tcp://127.0.0.1:*"], security: CurveSecurity(keyPair: server)))
+        let clientContext = try ZMQContext()
+        let subscriber = try Subscriber(context: clientContext, configuration: .init(
+            endpoints: [publisher.endpoints[0]], filters: [filter("T.AAPL")], heartbeatTimeout: .seconds(60),
+            security: CurveSecurity(keyPair: allowed, serverKey: server.publicKey)))
+        #expect(try !waitForSubscriptions(publisher, ["T.AAPL "], within: 1500))
+        for i in 0..<20 { try publisher.publish(trade("AAPL", i)) }
+        #expect(try drain(subscriber, for: 300).compactMap(\.record).isEmpty)
+    }
+
     @Test func theZAPHandlerAnswersRFC27Requests() throws {
         let context = try ZMQContext()
         let allowed = try CurveKeyPair.generate()

@@ -53,6 +53,29 @@ struct EchoHandler: ControlHandler {
         #expect(reply["error"]?["message"]?.string?.isEmpty == false)
     }
 
+    /// The token is compared over its whole length: the right token with anything after it,
+    /// even 256 NULs (which a length compared modulo 256 let through), is refused.
+    @Test func aTokenMustMatchExactly() throws {
+        let token = "s3cret-token"
+        let server = try ControlServer(
+            context: context, endpoint: "tcp://127.0.0.1:*", handler: EchoHandler(), logger: logger, token: token)
+        defer { server.stop() }
+        let client = try ControlClient(context: context, endpoint: server.endpoint, timeout: .seconds(5))
+        func reply(_ candidate: String) throws -> JSONValue {
+            var request = JSONObject()
+            request.add("op", string: "echo")
+            request.add("topics", raw: #"["T.A"]"#)
+            request.add("token", string: candidate)
+            return try client.send(request.text)
+        }
+        #expect(try reply(token)["ok"] == .bool(true))
+        for wrong in [token + String(repeating: "\u{0}", count: 256), token + String(repeating: "\u{0}", count: 512),
+                      token + "x", String(token.dropLast()), "", String(repeating: "\u{0}", count: 256)] {
+            let answer = try reply(wrong)
+            #expect(answer["error"]?["code"]?.string == "unauthorized", "\(wrong.utf8.count) bytes")
+        }
+    }
+
     @Test func refusesHugeAndMultipartRequests() throws {
         let server = try server()
         defer { server.stop() }

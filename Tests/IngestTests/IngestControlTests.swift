@@ -80,7 +80,7 @@ struct IngestControlTests {
             #expect(added["added"] == .array([.string("Q.MSFT")]))
             #expect(added["subscriptions"] == .array([.string("T.AAPL"), .string("Q.MSFT")]))
             #expect(await f.bus.wait(timeout: 15) { _ in count(f.bus, "Q.MSFT") >= 5 })
-            #expect(try SubscriptionStore(path: f.stateFile).load() == ["T.AAPL", "Q.MSFT"])
+            #expect(try SubscriptionStore(path: f.stateFile).load(market: .stocks) == ["T.AAPL", "Q.MSFT"])
 
             let removed = try f.control.call("unsubscribe") { $0.add("topics", raw: #"["T.AAPL","T.NOPE"]"#) }
             #expect(removed["removed"] == .array([.string("T.AAPL")]))
@@ -98,7 +98,7 @@ struct IngestControlTests {
             #expect(status["upstream"]?["state"]?.string == "streaming")
             #expect(status["upstream"]?["connections"]?.int == 1)
             #expect(status["counters"]?["published"]?.int ?? 0 > 0)
-            #expect(try SubscriptionStore(path: f.stateFile).load() == ["Q.MSFT"])
+            #expect(try SubscriptionStore(path: f.stateFile).load(market: .stocks) == ["Q.MSFT"])
         }
     }
 
@@ -259,6 +259,41 @@ struct IngestControlTests {
             #expect(body["subscriptions_count"]?.int == 10_002)
             #expect(body["subscriptions_truncated"]?.bool == true)
             #expect(try f.control.call("subscriptions")["subscriptions"]?.array?.count == 10_002)
+        }
+    }
+
+    /// Subscriptions are Massive's syntax for ingest's market, or refused before they are
+    /// saved or sent upstream; an empty one is `bad_field`; unsubscribe reports the params it
+    /// split out; a backfill symbol cannot be a path segment like `..`.
+    @Test func hostileSubscriptionsAndSymbolsAreRefused() async throws {
+        try await withIngest(subscriptions: ["T.AAPL"]) { f in
+            let cases: [(String, String)] = [
+                (#"["T.\u001b[2J"]"#, "bad_topic"), (#"["T.A\u0007"]"#, "bad_topic"), (#"["T.A\u0000"]"#, "bad_topic"),
+                (#"["T.A\u007f"]"#, "bad_topic"), (#"["T.AA*"]"#, "bad_topic"), (#"["T.*.*"]"#, "bad_topic"),
+                (#"["B1m.AAPL"]"#, "bad_topic"), (#"["S.ingest"]"#, "bad_topic"), (#"["ZZ.AAPL"]"#, "bad_topic"),
+                (#"["XT.BTC-USD"]"#, "bad_topic"), (#"["t.aapl"]"#, "bad_topic"), (#"[""]"#, "bad_field"),
+                (#"[","]"#, "bad_field"), (#"["T.MSFT",""]"#, "bad_field"),
+            ]
+            for (topics, code) in cases {
+                for op in ["subscribe", "unsubscribe"] {
+                    let reply = try f.control.send(#"{"op":"\#(op)","topics":\#(topics)}"#)
+                    #expect(reply["error"]?["code"]?.string == code, "\(op) \(topics): \(reply.text)")
+                    #expect(!(reply["error"]?["message"]?.string ?? "").unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F })
+                }
+            }
+            #expect(try f.control.call("subscriptions")["subscriptions"] == .array([.string("T.AAPL")]))
+            // Nothing was saved: the state file is still unwritten (or holds only T.AAPL).
+            #expect(try (SubscriptionStore(path: f.stateFile).load(market: .stocks) ?? ["T.AAPL"]) == ["T.AAPL"])
+
+            _ = try f.control.call("subscribe") { $0.add("topics", raw: #"["Q.MSFT"]"#) }
+            let removed = try f.control.call("unsubscribe") { $0.add("topics", raw: #"["Q.MSFT,Q.NONE"]"#) }
+            #expect(removed["removed"] == .array([.string("Q.MSFT")]))
+            #expect(removed["not_subscribed"] == .array([.string("Q.NONE")]))
+
+            for symbol in [".", "..", "../x", "A/B"] {
+                let reply = try f.control.send(#"{"op":"backfill","symbol":"\#(symbol)","from":"2024-01-02","to":"2024-01-03"}"#)
+                #expect(reply["error"]?["code"]?.string == "bad_symbol", "\(symbol): \(reply.text)")
+            }
         }
     }
 
