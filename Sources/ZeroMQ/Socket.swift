@@ -35,13 +35,26 @@ public final class Socket {
     // MARK: Endpoints
 
     /// Binds to an endpoint such as `tcp://127.0.0.1:7700`, `ipc:///tmp/bus` or `inproc://bus`.
+    /// `tcp://localhost:P` binds the IPv4 loopback (libzmq would take `localhost` for the name of
+    /// a network interface); an IPv6 literal (`tcp://[::1]:P`) turns `ZMQ_IPV6` on first.
     public func bind(_ endpoint: String) throws(ZMQError) {
-        _ = try retryingEINTR { zmq_bind(handle, endpoint) }
+        let address = try prepare(endpoint)
+        _ = try retryingEINTR { zmq_bind(handle, address) }
     }
 
-    /// Connects to an endpoint. libzmq connects (and reconnects) in the background.
+    /// Connects to an endpoint. libzmq connects (and reconnects) in the background. Addresses
+    /// are read as by ``bind(_:)``.
     public func connect(_ endpoint: String) throws(ZMQError) {
-        _ = try retryingEINTR { zmq_connect(handle, endpoint) }
+        let address = try prepare(endpoint)
+        _ = try retryingEINTR { zmq_connect(handle, address) }
+    }
+
+    /// The address libzmq is given for `endpoint`, with `ZMQ_IPV6` set when it needs it.
+    private func prepare(_ endpoint: String) throws(ZMQError) -> String {
+        var address = endpoint
+        if address.hasPrefix("tcp://localhost:") { address = "tcp://127.0.0.1:" + address.dropFirst(16) }
+        if address.hasPrefix("tcp://[") || address.contains(";[") { try setOption(ZMQ_IPV6, 1) }
+        return address
     }
 
     public func unbind(_ endpoint: String) throws(ZMQError) {

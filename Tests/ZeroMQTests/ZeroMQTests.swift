@@ -14,6 +14,28 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         #expect(!ZMQContext.has("no-such-capability"))
     }
 
+    /// `tcp://[::1]:P` (docs/security.md counts it as local) and `tcp://localhost:P` bind and
+    /// connect; libzmq refused both ("No such device") without ZMQ_IPV6 and a numeric address.
+    @Test(arguments: ["tcp://[::1]:*", "tcp://localhost:*"])
+    func ipv6AndLocalhostEndpoints(_ address: String) throws {
+        let context = try ZMQContext()
+        let publisher = try Socket(context, .pub)
+        try publisher.bind(address)
+        let endpoint = try publisher.lastEndpoint
+        #expect(endpoint.hasPrefix(address.hasPrefix("tcp://[") ? "tcp://[::1]:" : "tcp://127.0.0.1:"), "\(endpoint)")
+        #expect(Endpoint(.bind, address).isLocal)
+        let subscriber = try Socket(context, .sub)
+        try subscriber.subscribe("")
+        try subscriber.connect(address.hasPrefix("tcp://[") ? endpoint : "tcp://localhost:" + (endpoint.split(separator: ":").last ?? ""))
+        try subscriber.setReceiveTimeout(milliseconds: 100)
+        var received: String?
+        for _ in 0..<50 where received == nil {
+            _ = try publisher.send("hello")
+            received = try subscriber.receiveString()
+        }
+        #expect(received == "hello")
+    }
+
     @Test func tcpWildcardBindReportsRealPort() throws {
         let context = try ZMQContext()
         let socket = try Socket(context, .pub)
