@@ -1,6 +1,7 @@
 / tickbus.q: keep tickbus's tables in memory, subscribed the way kdb+tick's r.q subscribes to a
 / tickerplant. Works against `tickbus kdb serve` and against a tick.q fed by `tickbus kdb publish`.
-/
+/ (No line may be a lone slash: in q that opens a block comment, which once hid this whole
+/ script. Tests/kdb/test_q_scripts.py checks every q script against q's comment rules.)
 / usage: q tickbus.q [host:port] [table,table,...] [SYM,SYM,...]
 /   q tickbus.q                                   / localhost:5010, every table, every symbol
 /   q tickbus.q localhost:5010 trade,quote AAPL,MSFT
@@ -18,7 +19,7 @@ upd:{[t;x] t insert x};
 
 .tb.h:hopen `$":",.tb.tp;
 / Each .u.sub reply is (`table;emptySchema), or a list of them for `: create the tables.
-.tb.create:{[r] $[0h=type first r;(.[;();:;].)each r;(.[;();:;].)r]};
+.tb.create:{[r] $[0h=type first r;{(x 0) set x 1} each r;(r 0) set r 1]};
 .tb.create each {.tb.h(".u.sub";x;.tb.syms)} each .tb.tables;
 -1 "subscribed to ",.tb.tp,": ",(", "sv string tables[]),$[null first .tb.syms;"";" for ",", "sv string .tb.syms];
 
