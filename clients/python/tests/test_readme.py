@@ -1,6 +1,7 @@
-"""The Python examples of README.md and clients/python/README.md, run as written against real
-`tickbus sim` → `tickbus ingest` processes (the layout of `make demo`, on free ports: the
-examples' endpoints are replaced by the test's, nothing else is changed)."""
+"""The Python examples of README.md and clients/python/README.md, run as written with this
+checkout's client against real `tickbus sim` → `tickbus ingest` processes (the layout of
+`make demo`, on free ports: the examples' endpoints are replaced by the test's, nothing else is
+changed). The CURVE example runs in test_curve.py, against an ingest under CURVE."""
 
 import os
 import re
@@ -30,6 +31,12 @@ def python_blocks(path):
     return blocks
 
 
+def pythonpath():
+    """The source tree's `tickbus` first, so the examples run this checkout's client and not an
+    installed copy of it."""
+    return os.pathsep.join(p for p in (str(CLIENT_README.parent), os.environ.get("PYTHONPATH")) if p)
+
+
 def run(code, bus, tmp_path, name, stop_after_lines=None, timeout=120):
     """Runs `code` with the demo's endpoints replaced by `bus`'s; its stdout. With
     `stop_after_lines`, an example that runs forever is stopped once it printed that many."""
@@ -37,7 +44,7 @@ def run(code, bus, tmp_path, name, stop_after_lines=None, timeout=120):
     out_path = tmp_path / f"{name}.out"
     with open(out_path, "w") as out, open(tmp_path / f"{name}.err", "w") as err:
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=err, cwd=tmp_path,
-                                env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                                env=dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=pythonpath()))
         deadline = time.monotonic() + timeout
         try:
             while proc.poll() is None:
@@ -63,7 +70,8 @@ def examples():
 
 def test_every_example_is_covered(examples):
     client, root = examples
-    assert set(client) == {"Subscribe", "A DataFrame of live bars", "Decoding messages yourself", "Control"}
+    assert set(client) == {"Subscribe", "A DataFrame of live bars", "Decoding messages yourself", "Control",
+                           "Across hosts: CURVE"}  # the last run by test_curve.py, against a CURVE ingest
     assert [heading for heading, _ in root] == ["Python"]
 
 
@@ -91,6 +99,16 @@ def test_dataframe_example_prints_the_last_closes(examples, spawn, tmp_path):
     # groupby(...).last(): one close per symbol the simulator trades.
     closes = {l.split()[0]: float(l.split()[1]) for l in lines if re.match(r"^[A-Z]+\s+[0-9.]+$", l)}
     assert set(closes) <= {"AAPL", "MSFT", "SPY", "QQQ", "NVDA"} and len(closes) >= 2, lines
+
+
+def test_decoding_example_decodes_one_message(examples, spawn, tmp_path):
+    bus = Bus(spawn, tmp_path)
+    lines = run(examples[0]["Decoding messages yourself"], bus, tmp_path, "decoding")
+    assert len(lines) == 3, lines
+    text, (topic, sequence, close), category = lines[0], lines[1].split(), lines[2]
+    # tap's line for the bar, then the same bar through numpy, then the check a cut message fails.
+    assert topic == "A.AAPL" and f" {topic} " in f" {text} " and f"#{sequence}" in text, lines
+    assert float(close) > 0 and category == "length_mismatch", lines
 
 
 def test_control_example_steers_ingest(examples, spawn, tmp_path):

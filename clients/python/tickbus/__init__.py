@@ -5,6 +5,8 @@
 - `Subscriber` / `AsyncSubscriber`: records from the bus with gap, restart and silence events
   (docs/bus.md).
 - `Control`: the control socket of `tickbus ingest` (docs/control.md).
+- `curve_options(secret_key, server_key)`: socket options of a CURVE client from `tickbus keygen`
+  files, for `Subscriber`, `AsyncSubscriber` and `Control` (docs/security.md).
 - `tickbus.arrays`: numpy dtypes, `decode_batch` and `to_pandas` (needs numpy / pandas).
 """
 
@@ -17,6 +19,7 @@ from .topics import TopicFilter, TopicError
 from .events import Event, Gap, Invalid, Restart, Resumed, Silent
 from .subscriber import AsyncSubscriber, Counters, Subscriber
 from .control import Control, ControlError, ControlTimeout
+from .curve import curve_options
 from .format import format_json, format_text
 
 __version__ = "0.1.0"
@@ -29,6 +32,6 @@ __all__ = [
     "TopicFilter", "TopicError",
     "Event", "Gap", "Restart", "Silent", "Resumed", "Invalid",
     "Subscriber", "AsyncSubscriber", "Counters",
-    "Control", "ControlError", "ControlTimeout",
+    "Control", "ControlError", "ControlTimeout", "curve_options",
     "format_text", "format_json",
 ]

@@ -14,13 +14,22 @@ print(ctl.job(job)["job"]["state"])
 Every method returns the reply as a dict (`ok` is true). A refusal raises `ControlError` with the
 server's `code` (`bad_topic`, `not_found`, ...) and `message`; no reply within `timeout` seconds
 raises `ControlTimeout`, after closing the REQ socket and opening a new one (the zguide's Lazy
-Pirate), so the client is never stuck waiting for a reply that will not come.
+Pirate), so the client is never stuck waiting for a reply that will not come, nor for a peer to
+send to (a server that refused its CURVE handshake).
+
+A control socket under CURVE (docs/security.md) takes the same `options` as `Subscriber`, kept
+for every socket the client opens, the ones that replace a timed-out socket included:
+
+```python
+ctl = Control("tcp://10.0.0.5:7701", options=curve_options("alice.key_secret", "ingest.key"))
+```
 """
 
 from __future__ import annotations
 
 import json
-from typing import Iterable, Optional, Union
+import time
+from typing import Any, Dict, Iterable, NoReturn, Optional, Union
 
 import zmq
 
@@ -63,20 +72,37 @@ def _time(value):
 
 class Control:
     """REQ client of the control socket at `endpoint`; `timeout` in seconds per request. Like
-    every ZeroMQ socket it belongs to the thread that uses it."""
+    every ZeroMQ socket it belongs to the thread that uses it. `options` are socket options set
+    before connecting, as `Subscriber` takes them: `tickbus.curve_options(...)` for a control
+    socket under CURVE (`{zmq.CURVE_SERVERKEY: ..., zmq.CURVE_PUBLICKEY: ...,
+    zmq.CURVE_SECRETKEY: ...}`). Every socket the client opens gets them, the one that replaces
+    a socket after a timeout too."""
 
     def __init__(self, endpoint: str = "tcp://127.0.0.1:7701", timeout: float = 5.0,
-                 context: Optional[zmq.Context] = None):
+                 context: Optional[zmq.Context] = None, *, options: Optional[Dict[int, Any]] = None):
         self.endpoint = endpoint
         self.timeout = timeout
         self._context = context or zmq.Context.instance()
+        self._options = dict(options or {})
         self._socket = self._connect()
 
     def _connect(self) -> zmq.Socket:
         socket = self._context.socket(zmq.REQ)
-        socket.setsockopt(zmq.LINGER, 0)
-        socket.connect(self.endpoint)
+        try:
+            socket.setsockopt(zmq.LINGER, 0)
+            for option, value in self._options.items():
+                socket.setsockopt(option, value)
+            socket.connect(self.endpoint)
+        except zmq.ZMQError:
+            socket.close(linger=0)
+            raise
         return socket
+
+    def _timed_out(self) -> NoReturn:
+        """Closes the socket, opens a new one (with the same options) and raises `ControlTimeout`."""
+        self._socket.close(linger=0)
+        self._socket = self._connect()
+        raise ControlTimeout(self.endpoint, self.timeout)
 
     def close(self) -> None:
         self._socket.close(linger=0)
@@ -89,12 +115,19 @@ class Control:
 
     def send(self, request: dict) -> dict:
         """Sends one request object and returns the parsed reply, whatever its `ok`."""
-        self._socket.send(json.dumps(request, separators=(",", ":")).encode("utf-8"))
-        if not self._socket.poll(int(self.timeout * 1000), zmq.POLLIN):
+        data = json.dumps(request, separators=(",", ":")).encode("utf-8")
+        deadline = time.monotonic() + self.timeout
+        # The send waits too: a REQ socket with no peer to send to (its handshake failed: no
+        # CURVE, or a key the server refused) blocks in send until a peer comes.
+        self._socket.setsockopt(zmq.SNDTIMEO, max(0, int(self.timeout * 1000)))
+        try:
+            self._socket.send(data)
+        except zmq.Again:
+            self._timed_out()
+        left = max(0, int((deadline - time.monotonic()) * 1000))
+        if not self._socket.poll(left, zmq.POLLIN):
             # Lazy Pirate: a REQ socket waiting for a reply cannot send again; replace it.
-            self._socket.close(linger=0)
-            self._socket = self._connect()
-            raise ControlTimeout(self.endpoint, self.timeout)
+            self._timed_out()
         text = self._socket.recv()
         try:
             reply = json.loads(text)
