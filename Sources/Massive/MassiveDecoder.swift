@@ -25,6 +25,8 @@ public enum DecodeProblem: String, Sendable, CaseIterable {
     case malformedJSON = "malformed_json"
     /// A binary WebSocket frame (Massive sends JSON text only).
     case binaryFrame = "binary_frame"
+    /// A message over the size limit: the connection was closed (1009) and made again.
+    case messageTooLarge = "message_too_large"
     /// The frame is JSON but not an array or object of events.
     case notEvents = "not_events"
     /// An element without `ev`.
@@ -172,6 +174,11 @@ public struct MassiveDecoder: Sendable {
     public mutating func noteBinaryFrame() {
         counters.frames += 1
         note(.binaryFrame)
+    }
+
+    /// Counts a message refused for its size (the connection is then closed).
+    public mutating func noteMessageTooLarge() {
+        note(.messageTooLarge)
     }
 
     /// Starts counting from zero (after the counts were added elsewhere).

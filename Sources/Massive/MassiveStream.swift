@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOPosix
 import Synchronization
 import TickBusCore
 import WSClient
@@ -101,13 +102,20 @@ public final class MassiveStream: Sendable {
         public var reconnect: ReconnectPolicy
         /// WebSocket ping period; a dead connection is noticed within about two of them.
         public var pingInterval: Duration
-        /// Frames larger than this are refused (and the connection dropped and retried).
+        /// Messages (a frame, or the frames of a fragmented message together) larger than this
+        /// are refused: the connection is closed with 1009, counted as `message_too_large`, and
+        /// made again.
         public var maxFrameSize: Int
+        /// The longest wait for each step of the handshake: TCP connect and HTTP upgrade, the
+        /// `connected` greeting, the reply to `auth`. A step that takes longer ends the attempt
+        /// (reported as the reason) and the usual reconnect with backoff follows.
+        public var stepTimeout: Duration
 
         public init(
             endpoint: MassiveEndpoint, apiKey: String, subscriptions: [String], reconnect: ReconnectPolicy = .init(),
-            pingInterval: Duration = .seconds(20), maxFrameSize: Int = 16 << 20
+            pingInterval: Duration = .seconds(20), maxFrameSize: Int = 16 << 20, stepTimeout: Duration = .seconds(10)
         ) {
+            self.stepTimeout = stepTimeout
             self.endpoint = endpoint
             self.apiKey = apiKey
             self.subscriptions = subscriptions
@@ -158,13 +166,13 @@ public final class MassiveStream: Sendable {
             var reason: String
             do {
                 let close = try await connect(session)
-                reason = close.map { "closed by server (\($0.closeCode))\($0.reason.map { ": " + $0 } ?? "")" } ?? "closed"
+                reason = close.map { "closed by server (\($0.closeCode))\($0.reason.map { ": " + $0 } ?? "")" }
+                    ?? "closed without a close frame (a network drop, or a frame over \(2 * configuration.maxFrameSize) bytes)"
             } catch let error as MassiveStreamError {
                 throw error
-            } catch is CancellationError {
-                reason = "shutting down"
             } catch {
-                reason = "\(error)"
+                // A shutdown can end the attempt with whatever error the aborted step gives.
+                reason = error is CancellationError || Task.isCancelled ? "shutting down" : "\(error)"
             }
             let now = WallClock.nanoseconds()
             let state = session.state.withLock { $0 }
@@ -173,7 +181,15 @@ public final class MassiveStream: Sendable {
                 attempt = 0
                 gapStart = state.lastFrameAt ?? now
             }
-            if let status = state.lastUpstreamStatus { reason = "\(status.status): \(status.message)" }
+            // What ended the connection, most specific first: our own limits, then a status
+            // Massive sent last (one followed by data is not the reason), then the close.
+            if let timeout = state.timedOut {
+                reason = timeout
+            } else if let size = state.tooLarge {
+                reason = "message too large: over \(size) bytes, the limit is \(configuration.maxFrameSize) (closed with 1009)"
+            } else if let status = state.lastUpstreamStatus {
+                reason = "\(status.status): \(status.message)"
+            }
             lastReason = reason
             handler.stream(.disconnected(reason: reason, at: now))
             if state.connected {
@@ -194,29 +210,115 @@ public final class MassiveStream: Sendable {
         }
     }
 
+    /// One connection attempt, on an event loop of its own. Until the upgrade is answered the
+    /// WebSocket layer waits without a timeout and ignores cancellation, so the attempt runs in a
+    /// task of its own that this call stops waiting for when the upgrade takes longer than the
+    /// step timeout, or on shutdown: that loop is then shut down, which closes the socket, and
+    /// the attempt is left to end by itself. After the upgrade, the handshake watchdog runs
+    /// beside the read loop and ends the connection by throwing; cancellation reaches the
+    /// attempt as usual.
     private func connect(_ session: Session) async throws -> WebSocketCloseFrame? {
+        // The WebSocket layer closes on a frame over its limit without telling why (the
+        // connection just ends), so its limit is twice ours: frames and messages up to there
+        // are refused by the read loop, which says so; only larger frames end as "closed".
         let configuration = WebSocketClientConfiguration(
-            maxFrameSize: self.configuration.maxFrameSize,
+            maxFrameSize: min(2 * self.configuration.maxFrameSize, Int(UInt32.max)),
             autoPing: .enabled(timePeriod: self.configuration.pingInterval))
         // The WebSocket layer logs frames at trace level, and the auth frame carries the key.
         var socketLogger = logger
         socketLogger.logLevel = max(logger.logLevel, .info)
-        return try await WebSocketClient.connect(
-            url: self.configuration.endpoint.url, configuration: configuration, logger: socketLogger
-        ) { inbound, outbound, _ in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await session.sendSubscriptions(outbound) }
-                defer { group.cancelAll() }
-                try await session.read(inbound, outbound)
+        let stepTimeout = self.configuration.stepTimeout
+        let url = self.configuration.endpoint.url
+        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let outcome = Outcome<WebSocketCloseFrame?>()
+        let attempt = Task {
+            let result: Result<WebSocketCloseFrame?, any Error>
+            do {
+                result = .success(try await WebSocketClient.connect(
+                    url: url, configuration: configuration, eventLoopGroup: loop, logger: socketLogger
+                ) { inbound, outbound, _ in
+                    guard session.markUpgraded() else { return }
+                    // Each child says whether the connection is over when it returns: only the
+                    // read loop ends it by returning; the others end it by throwing.
+                    try await withThrowingTaskGroup(of: Bool.self) { group in
+                        group.addTask { try await session.read(inbound, outbound); return true }
+                        group.addTask { try await session.sendSubscriptions(outbound); return false }
+                        group.addTask { try await session.watchHandshake(stepTimeout); return false }
+                        defer { group.cancelAll() }
+                        for try await over in group where over { break }
+                    }
+                })
+            } catch {
+                result = .failure(error)
+            }
+            // The loop is done with: shut it down once nothing runs on it any more.
+            if outcome.resume(with: result) { loop.shutdownGracefully { _ in } }
+        }
+        /// Gives up on an attempt still before its upgrade (its socket is closed with the loop);
+        /// false once upgraded.
+        let abandon: @Sendable (any Error, String?) -> Bool = { error, reason in
+            guard session.abandonBeforeUpgrade(reason: reason) else { return false }
+            if outcome.resume(with: .failure(error)) { loop.shutdownGracefully { _ in } }
+            return true
+        }
+        let upgradeWatchdog = Task {
+            try await Task.sleep(for: stepTimeout)
+            _ = abandon(HandshakeTimeout(), "no WebSocket upgrade within \(stepTimeout)")
+        }
+        defer { upgradeWatchdog.cancel() }
+        return try await withTaskCancellationHandler {
+            try await outcome.value()
+        } onCancel: {
+            if !abandon(CancellationError(), nil) { attempt.cancel() }
+        }
+    }
+
+    /// A result that the first of several racers sets, and one task awaits.
+    private final class Outcome<Value: Sendable>: Sendable {
+        private enum State {
+            case waiting(CheckedContinuation<Value, any Error>?)
+            case done(Result<Value, any Error>)
+        }
+        private let state = Mutex(State.waiting(nil))
+
+        /// Sets the result unless one was set; true if this call set it.
+        func resume(with result: Result<Value, any Error>) -> Bool {
+            let waiter = state.withLock { s -> CheckedContinuation<Value, any Error>?? in
+                guard case .waiting(let waiter) = s else { return .none }
+                s = .done(result)
+                return .some(waiter)
+            }
+            guard let waiter else { return false }
+            waiter?.resume(with: result)
+            return true
+        }
+
+        func value() async throws -> Value {
+            try await withCheckedThrowingContinuation { continuation in
+                let done = state.withLock { s -> Result<Value, any Error>? in
+                    if case .done(let result) = s { return result }
+                    s = .waiting(continuation)
+                    return nil
+                }
+                if let done { continuation.resume(with: done) }
             }
         }
     }
 
+    struct HandshakeTimeout: Error {}
+
     /// One connection's protocol state and read loop.
     private final class Session: Sendable {
         struct State {
+            var upgraded = false
+            /// Given up before the upgrade (timeout or shutdown): a late upgrade is closed at once.
+            var abandoned = false
             var connected = false
             var authenticated = false
+            /// The handshake step that took too long, as the disconnect reason.
+            var timedOut: String?
+            /// The size of a message refused for exceeding ``Configuration/maxFrameSize``.
+            var tooLarge: Int?
             var fatal: MassiveStreamError?
             var lastFrameAt: Int64?
             var lastUpstreamStatus: MassiveStatus?
@@ -240,6 +342,48 @@ public final class MassiveStream: Sendable {
         }
 
         func subscriptionsChanged() { changed.yield() }
+
+        /// Records the upgrade; false when the attempt was already given up (the handler must
+        /// then return at once).
+        func markUpgraded() -> Bool {
+            state.withLock { s in
+                guard !s.abandoned else { return false }
+                s.upgraded = true
+                return true
+            }
+        }
+
+        /// Gives the attempt up if it is still before its upgrade, with `reason` as the
+        /// disconnect reason; false once upgraded.
+        func abandonBeforeUpgrade(reason: String?) -> Bool {
+            state.withLock { s in
+                guard !s.upgraded, !s.abandoned else { return false }
+                s.abandoned = true
+                s.timedOut = reason
+                return true
+            }
+        }
+
+        /// Returns once authenticated; throws ``HandshakeTimeout`` (with ``State/timedOut`` set)
+        /// when the `connected` greeting or the reply to `auth` has waited `limit`.
+        func watchHandshake(_ limit: Duration) async throws {
+            let clock = ContinuousClock()
+            var step = ""
+            var since = clock.now
+            while true {
+                let current = state.withLock { s -> String? in
+                    s.authenticated ? nil : s.connected ? "reply to auth" : "connected greeting"
+                }
+                guard let current else { return }
+                if current != step {
+                    (step, since) = (current, clock.now)
+                } else if clock.now - since >= limit {
+                    state.withLock { $0.timedOut = "no \(step) within \(limit)" }
+                    throw HandshakeTimeout()
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
 
         /// Keeps the connection's subscriptions equal to the stream's: once authenticated, sends
         /// the differences each time they change. The only writer of subscription messages.
@@ -272,6 +416,13 @@ public final class MassiveStream: Sendable {
                     continue
                 case .text, .continuation:
                     var data = frame.data
+                    let size = message.readableBytes + data.readableBytes
+                    guard size <= stream.configuration.maxFrameSize else {
+                        decoder.noteMessageTooLarge()
+                        state.withLock { $0.tooLarge = size }
+                        try await outbound.close(.messageTooLarge, reason: "message too large")
+                        return
+                    }
                     if !frame.fin || message.readableBytes > 0 {
                         message.writeBuffer(&data)
                         guard frame.fin else { continue }
@@ -287,7 +438,12 @@ public final class MassiveStream: Sendable {
                             }
                         }
                     }
-                    state.withLock { $0.lastFrameAt = receivedAt }
+                    let carriedData = !records.isEmpty
+                    state.withLock { s in
+                        s.lastFrameAt = receivedAt
+                        // Data after a status means the status did not end the connection.
+                        if carriedData { s.lastUpstreamStatus = nil }
+                    }
                 }
                 if !records.isEmpty {
                     handler.stream(records: records)

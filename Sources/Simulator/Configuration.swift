@@ -93,6 +93,16 @@ public struct SimulatorConfiguration: Sendable {
         case advanced
     }
 
+    /// A step of Massive's WebSocket handshake.
+    public enum HandshakeStep: String, Sendable, CaseIterable {
+        /// The HTTP upgrade (TCP is accepted, no response follows).
+        case upgrade
+        /// The `connected` status after the upgrade.
+        case greeting
+        /// The reply to `auth`.
+        case auth
+    }
+
     public struct Faults: Sendable {
         /// Drop every connection this long after it opened.
         public var dropAfter: Duration?
@@ -114,6 +124,11 @@ public struct SimulatorConfiguration: Sendable {
         public var restErrorBurst = 1
         /// The `Retry-After` seconds of injected 429s; nil sends no header.
         public var restRetryAfter: Int? = 1
+        /// Never get past this step of the handshake: the client must time out.
+        public var silentAt: HandshakeStep?
+        /// After authentication, send one text message of `bytes` in frames of `fragment` bytes
+        /// (one frame when `fragment >= bytes`): the client must cap what it buffers.
+        public var oversizeMessage: (bytes: Int, fragment: Int)?
 
         public init() {}
     }

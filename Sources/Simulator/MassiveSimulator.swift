@@ -46,6 +46,8 @@ public final class MassiveSimulator: Service, Sendable {
         case failed(any Error)
     }
     private let portState = Mutex<PortState>(.waiting([]))
+    /// Set when the server is asked to stop, so requests held by a fault end and let it stop.
+    private let stopping = Atomic<Bool>(false)
 
     public init(configuration: SimulatorConfiguration, logger: Logger = Logger(label: "tickbus.sim")) {
         self.configuration = configuration
@@ -58,7 +60,15 @@ public final class MassiveSimulator: Service, Sendable {
     /// Run until cancelled or gracefully shut down (ServiceLifecycle).
     public func run() async throws {
         do {
-            try await serve()
+            try await withGracefulShutdownHandler {
+                try await withTaskCancellationHandler {
+                    try await serve()
+                } onCancel: {
+                    stopping.store(true, ordering: .relaxed)
+                }
+            } onGracefulShutdown: {
+                self.stopping.store(true, ordering: .relaxed)
+            }
             fail(SimulatorError.notRunning)
         } catch {
             fail(error)
@@ -77,7 +87,15 @@ public final class MassiveSimulator: Service, Sendable {
             logger: logger)
         let wsRouter = Router(context: SimulatorWebSocketContext.self)
         for market in Market.allCases {
-            wsRouter.ws(RouterPath("/" + market.rawValue)) { inbound, outbound, context in
+            wsRouter.ws(RouterPath("/" + market.rawValue), shouldUpgrade: { [configuration, self] _, _ in
+                // Fault: accept TCP, never answer the upgrade, until the server stops (which
+                // waits for requests in flight).
+                if configuration.faults.silentAt == .upgrade {
+                    while !stopping.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(20)) }
+                    return .dontUpgrade
+                }
+                return .upgrade([:])
+            }) { inbound, outbound, context in
                 await WebSocketSession.run(
                     market: market, inbound: inbound, outbound: outbound, channel: context.requestContext.channel,
                     environment: environment)

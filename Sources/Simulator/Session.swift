@@ -145,6 +145,21 @@ enum WebSocketSession {
             if events > 0 { stats.eventsSent.add(events, ordering: .relaxed) }
             try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: opcode, data: buffer)))
         }
+        /// Fault: one text message of `bytes` (a JSON array of blanks) in frames of `fragment`.
+        func sendOversize(_ bytes: Int, in fragment: Int) async throws {
+            var sent = 0
+            while sent < bytes {
+                let n = min(max(fragment, 1), bytes - sent)
+                var data = ByteBuffer(repeating: UInt8(ascii: " "), count: n)
+                if sent == 0 { data.setInteger(UInt8(ascii: "["), at: 0) }
+                if sent + n == bytes { data.setInteger(UInt8(ascii: "]"), at: n - 1) }
+                stats.framesSent.add(1, ordering: .relaxed)
+                stats.bytesSent.add(n, ordering: .relaxed)
+                try await outbound.write(.custom(WebSocketFrame(
+                    fin: sent + n == bytes, opcode: sent == 0 ? .text : .continuation, data: data)))
+                sent += n
+            }
+        }
         func close(_ code: WebSocketErrorCode) async {
             try? await outbound.close(code, reason: nil)
         }
@@ -161,7 +176,15 @@ enum WebSocketSession {
             }
         }
 
+        /// Fault: say nothing more until the client goes away.
+        func stayQuiet() async throws {
+            while !queue.drain().contains(where: { if case .closed = $0 { true } else { false } }) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        if config.faults.silentAt == .greeting { return try await stayQuiet() }
         try await write(statusFrame([("connected", "Connected Successfully")]))
+        if config.faults.silentAt == .auth { return try await stayQuiet() }
 
         while true {
             if Task.isCancelled || Task.isShuttingDownGracefully {
@@ -230,6 +253,11 @@ enum WebSocketSession {
                                 registration = (id, key)
                             }
                             replies.append(("auth_success", "authenticated"))
+                            if let oversize = config.faults.oversizeMessage {
+                                try await write(statusFrame(replies))
+                                replies = []
+                                try await sendOversize(oversize.bytes, in: oversize.fragment)
+                            }
                         }
                     case "subscribe", "unsubscribe":
                         guard authenticated else {

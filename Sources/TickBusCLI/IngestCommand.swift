@@ -32,6 +32,8 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "The .env file to read MASSIVE_API_KEY from.") var envFile = ".env"
     @Option(help: "Give up after this many failed connection attempts in a row (default: never).")
     var maxAttempts: Int?
+    @Option(help: "Seconds each handshake step may take (TCP and upgrade, the connected greeting, the auth reply) before the attempt is ended and retried.")
+    var stepTimeout: Double = 10
     @Option(help: "Control socket for `tickbus ctl` (default tcp://127.0.0.1:7701; `none` to disable).")
     var control: String?
     @Option(help: "Where subscription changes are kept across restarts (default .tickbus/<name>.subscriptions.json, or $STATE_DIRECTORY/<name>.subscriptions.json under systemd).")
@@ -50,6 +52,13 @@ struct IngestCommand: AsyncParsableCommand {
     var controlTokenFile: String?
     @OptionGroup(title: "Security") var security: SecurityOptions
     @OptionGroup(title: "Logs and metrics") var service: ServiceOptions
+
+    func validate() throws {
+        guard stepTimeout.isFinite, stepTimeout >= 0.05, stepTimeout <= 3600 else {
+            throw ValidationError("--step-timeout must be between 0.05 and 3600 seconds")
+        }
+        if let maxAttempts, maxAttempts < 1 { throw ValidationError("--max-attempts must be at least 1") }
+    }
 
     func run() async throws {
         let (logger, metrics) = service.bootstrap(label: "tickbus.ingest")
@@ -72,8 +81,10 @@ struct IngestCommand: AsyncParsableCommand {
         if params.isEmpty && !onDemand {
             logger.notice("no subscriptions yet: add some with `tickbus ctl subscribe T.AAPL`")
         }
-        var apiKey = SettingsFile.apiKey(environment: ProcessInfo.processInfo.environment, envFile: envFile)
-        if apiKey == nil {
+        let apiKey: String
+        if let key = SettingsFile.apiKey(environment: ProcessInfo.processInfo.environment, envFile: envFile) {
+            apiKey = key
+        } else {
             guard streamURL != nil else { throw MassiveConfigurationError.missingAPIKey }
             logger.notice("no MASSIVE_API_KEY; sending a placeholder key to \(endpoint.url)")
             apiKey = "tickbus-simulator"
@@ -94,13 +105,13 @@ struct IngestCommand: AsyncParsableCommand {
         let controlToken = try controlTokenFile.map(ControlTokenFile.read)
         let ingest = IngestService(
             configuration: .init(
-                stream: .init(endpoint: endpoint, apiKey: apiKey!, subscriptions: params,
-                              reconnect: .init(maxAttempts: maxAttempts)),
+                stream: .init(endpoint: endpoint, apiKey: apiKey, subscriptions: params,
+                              reconnect: .init(maxAttempts: maxAttempts), stepTimeout: .milliseconds(Int64(stepTimeout * 1000))),
                 busEndpoints: busList,
                 name: processName,
                 controlEndpoint: controlEndpoint == "none" ? nil : controlEndpoint,
                 stateFile: statePath,
-                rest: MassiveRESTConfiguration(apiKey: apiKey!, baseURL: restBase),
+                rest: MassiveRESTConfiguration(apiKey: apiKey, baseURL: restBase),
                 backfill: backfill, gapRepair: gapRepair, onDemand: onDemand,
                 version: TickBus.configuration.version, security: secured.server, controlToken: controlToken,
                 metricsInterval: service.metricsInterval),

@@ -60,6 +60,12 @@ struct SimCommand: AsyncParsableCommand {
     @Option(name: .customLong("stall-every"), help: "Fault: every this many seconds, stop sending for --stall-for seconds.")
     var stallEvery: Double?
     @Option(name: .customLong("stall-for"), help: "Fault: length of a stall in seconds.") var stallFor: Double = 5
+    @Option(name: .customLong("silent-at"), help: "Fault: never get past this handshake step: upgrade, greeting or auth.")
+    var silentAt: SimulatorConfiguration.HandshakeStep?
+    @Option(name: .customLong("oversize-message"), help: "Fault: after auth, send one text message of this many bytes.")
+    var oversizeMessage: Int?
+    @Option(name: .customLong("oversize-fragment"), help: "Fault: send --oversize-message in frames of this many bytes.")
+    var oversizeFragment: Int?
     @Option(name: .customLong("rest-error-every"), help: "Fault: answer every Nth REST request with 429 (Retry-After) or 503 (not JSON), alternately.")
     var restErrorEvery: Int?
     @Option(name: .customLong("rest-error-burst"), help: "Fault: with --rest-error-every, this many REST requests in a row fail each time.")
@@ -110,6 +116,8 @@ struct SimCommand: AsyncParsableCommand {
         c.faults.slowConsumerAfter = slowConsumerAfter.map { .seconds($0) }
         c.faults.stallEvery = stallEvery.map { .seconds($0) }
         c.faults.stallFor = .seconds(stallFor)
+        c.faults.silentAt = silentAt
+        c.faults.oversizeMessage = oversizeMessage.map { ($0, oversizeFragment ?? $0) }
         c.faults.restErrorEvery = restErrorEvery
         c.faults.restErrorBurst = restErrorBurst
         c.faults.restRetryAfter = restRetryAfter < 0 ? nil : restRetryAfter
@@ -147,3 +155,5 @@ struct SimCommand: AsyncParsableCommand {
         try await group.run()
     }
 }
+
+extension SimulatorConfiguration.HandshakeStep: ExpressibleByArgument {}

@@ -32,7 +32,7 @@ struct IngestSimulatorTests {
     func withPipeline(
         simulator configure: (inout SimulatorConfiguration) -> Void = { _ in },
         market: TickBusCore.Market = .stocks, subscriptions: [String], apiKey: String = "test-key",
-        maxAttempts: Int? = nil,
+        maxAttempts: Int? = nil, stream adjust: (inout MassiveStream.Configuration) -> Void = { _ in },
         _ body: (BusCollector) async throws -> Void
     ) async throws -> IngestOutcome {
         var configuration = SimulatorConfiguration(port: 0, seed: 7, rate: 2000)
@@ -43,12 +43,13 @@ struct IngestSimulatorTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await simulator.run() }
             let url = try await simulator.webSocketURL(try #require(Simulator.Market(rawValue: market.name)))
+            var stream = MassiveStream.Configuration(
+                endpoint: try MassiveEndpoint(url: url, market: market), apiKey: apiKey, subscriptions: subscriptions,
+                reconnect: .init(initialDelay: .milliseconds(100), maxAttempts: maxAttempts))
+            adjust(&stream)
             let ingest = IngestService(
                 configuration: .init(
-                    stream: .init(endpoint: try MassiveEndpoint(url: url, market: market), apiKey: apiKey,
-                                  subscriptions: subscriptions,
-                                  reconnect: .init(initialDelay: .milliseconds(100), maxAttempts: maxAttempts)),
-                    busEndpoints: ["tcp://127.0.0.1:*"], countersInterval: .milliseconds(200)),
+                    stream: stream, busEndpoints: ["tcp://127.0.0.1:*"], countersInterval: .milliseconds(200)),
                 context: context, logger: logger)
             group.addTask {
                 do {
@@ -153,6 +154,60 @@ struct IngestSimulatorTests {
             return
         }
         #expect(MassiveStreamError.authenticationFailed(message).description.contains("plan has no WebSocket access"))
+    }
+
+    /// An upstream that stops answering at any step of the handshake (never upgrades, upgrades
+    /// and says nothing, says `connected` and never answers auth) does not hold ingest: each
+    /// attempt ends after the step timeout with that step as the reason, and reconnects follow.
+    @Test(arguments: SimulatorConfiguration.HandshakeStep.allCases)
+    func aSilentHandshakeStepTimesOutAndReconnects(_ step: SimulatorConfiguration.HandshakeStep) async throws {
+        let started = ContinuousClock.now
+        let expected = switch step {
+        case .upgrade: "no WebSocket upgrade within"
+        case .greeting: "no connected greeting within"
+        case .auth: "no reply to auth within"
+        }
+        let outcome = try await withPipeline(
+            simulator: { $0.faults.silentAt = step }, subscriptions: ["T.*"],
+            stream: { $0.stepTimeout = .milliseconds(400) }
+        ) { bus in
+            #expect(await bus.wait(timeout: 20) { _ in
+                bus.statuses.filter { $0.contains("\"event\":\"disconnected\"") && $0.contains(expected) }.count >= 2
+                    && bus.statuses.filter { $0.contains("\"event\":\"connecting\"") }.count >= 3
+            }, "\(bus.statuses)")
+        }
+        #expect(!outcome.failed, "\(outcome)")
+        #expect(ContinuousClock.now - started < .seconds(20))
+    }
+
+    /// A message over the limit is refused whether it comes in one frame or in many small
+    /// fragments (which were buffered without bound): the connection is closed, the reason says
+    /// so, and it is counted.
+    @Test(arguments: [(3 << 20, 3 << 20), (6 << 20, 256 << 10)])
+    func anOversizeMessageIsRefusedCountedAndReported(_ bytes: Int, _ fragment: Int) async throws {
+        let outcome = try await withPipeline(
+            simulator: { $0.faults.oversizeMessage = (bytes, fragment) }, subscriptions: ["T.*"],
+            stream: { $0.maxFrameSize = 2 << 20 }
+        ) { bus in
+            #expect(await bus.wait(timeout: 20) { _ in
+                bus.statuses.contains { $0.contains("\"event\":\"disconnected\"") && $0.contains("message too large") }
+                    && bus.statuses.contains { $0.contains("\"message_too_large\"") }
+            }, "\(bus.statuses.filter { !$0.contains("subscribed") })")
+        }
+        #expect(!outcome.failed, "\(outcome)")
+    }
+
+    /// A status that data followed did not end the connection: it is not given as the reason
+    /// of a later close.
+    @Test func aStatusFollowedByDataIsNotTheDisconnectReason() async throws {
+        let outcome = try await withPipeline(
+            simulator: { $0.faults.slowConsumerAfter = .milliseconds(600) }, subscriptions: ["T.*"]
+        ) { bus in
+            #expect(await bus.wait(timeout: 15) { _ in
+                bus.statuses.contains { $0.contains("\"event\":\"disconnected\"") && $0.contains("slow_consumer") }
+            })
+        }
+        #expect(!outcome.failed, "\(outcome)")
     }
 
     @Test func refusedSubscriptionIsReportedAndTheRestFlows() async throws {
