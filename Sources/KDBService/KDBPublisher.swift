@@ -89,6 +89,9 @@ public final class KDBPublisher: Service, Sendable {
     private let queue: MessageQueue
     private let schemaCheck: SchemaCheck
     private let state = Mutex(Counters())
+    /// The last connection's schema check (nil before the first) and the last connect error:
+    /// repeated in every `state` status record.
+    private let link = Mutex<(schema: SchemaCheck.Outcome?, error: String)>((nil, ""))
     private let stopping = Atomic<Bool>(false)
     private let busDone = Atomic<Bool>(false)
 
@@ -174,6 +177,7 @@ public final class KDBPublisher: Service, Sendable {
         var local = Counters()
         var dropped: UInt64 = 0, reportedDrops: UInt64 = 0, reportedUnmapped: UInt64 = 0
         var nextShare = MonotonicClock.nanoseconds()
+        var nextState = nextShare
 
         func flush(_ index: Int) {
             let batch = router.batches[index]
@@ -197,8 +201,9 @@ public final class KDBPublisher: Service, Sendable {
                     if batch.rows >= flushRows { flush(index) }
                 }
             case .gap, .restart:
+                guard let event else { break }
                 if case .gap = event { local.gaps += 1 } else { local.restarts += 1 }
-                reporter.report(.warning, #"{"event":"input","detail":\#(BusEventFormatter.json(event!))}"#)
+                reporter.report(.warning, "input") { $0.add("detail", raw: BusEventFormatter.json(event)) }
             default:
                 break
             }
@@ -220,14 +225,24 @@ public final class KDBPublisher: Service, Sendable {
                 if snapshot.unmapped > reportedUnmapped {
                     let n = snapshot.unmapped - reportedUnmapped
                     logger.warning("\(n) records with no kdb+ table (status records) counted, not sent (\(snapshot.unmapped) in all)")
-                    reporter.report(.warning, #"{"event":"unmapped","count":\#(n),"total":\#(snapshot.unmapped)}"#)
+                    reporter.report(.warning, "unmapped") {
+                        $0.add("count", raw: String(n))
+                        $0.add("total", raw: String(snapshot.unmapped))
+                    }
                     reportedUnmapped = snapshot.unmapped
                 }
                 if drops > reportedDrops {
                     logger.warning("buffer full: dropped the oldest \(drops - reportedDrops) rows (\(drops) in all)")
-                    reporter.report(.warning, #"{"event":"dropped","rows":\#(drops - reportedDrops),"total":\#(drops)}"#)
+                    reporter.report(.warning, "dropped") {
+                        $0.add("rows", raw: String(drops - reportedDrops))
+                        $0.add("total", raw: String(drops))
+                    }
                     reportedDrops = drops
                 }
+            }
+            if now >= nextState {
+                nextState = now + Self.statePeriod.nanoseconds
+                reportState(reporter)
             }
         }
         for i in router.batches.indices { flush(i) }
@@ -256,15 +271,24 @@ public final class KDBPublisher: Service, Sendable {
                     connection = socket
                     backoffMs = 100
                     lastError = ""
+                    link.withLock { $0.error = "" }
                     let n = state.withLock { $0.connected = true; $0.connections += 1; return $0.connections }
                     logger.info("connected to the tickerplant", metadata: ["tickerplant": "\(target)", "connection": "\(n)"])
-                    reporter.report(.info, #"{"event":"connected","tickerplant":"\#(target)","connection":\#(n)}"#)
+                    reporter.report(.info, "connected") {
+                        $0.add("tickerplant", string: target)
+                        $0.add("connection", raw: String(n))
+                    }
                     report(schema, reporter, target)
                 } catch {
                     let text = "\(error)"
                     if text != lastError {
                         logger.warning("cannot reach the tickerplant, retrying with backoff", metadata: ["tickerplant": "\(target)", "error": "\(text)"])
+                        reporter.report(.warning, "unreachable") {
+                            $0.add("tickerplant", string: target)
+                            $0.add("error", string: text)
+                        }
                         lastError = text
+                        link.withLock { $0.error = text }
                     }
                     sleepChecking(ms: backoffMs)
                     backoffMs = min(backoffMs * 2, 5000)
@@ -293,7 +317,7 @@ public final class KDBPublisher: Service, Sendable {
         connection = nil
         state.withLock { $0.connected = false }
         logger.warning("tickerplant connection lost, reconnecting", metadata: ["tickerplant": "\(target)", "error": "\(why)"])
-        reporter.report(.warning, #"{"event":"disconnected","tickerplant":"\#(target)"}"#)
+        reporter.report(.warning, "disconnected") { $0.add("tickerplant", string: target) }
     }
 
     /// Connects and performs the handshake (a close without a reply byte is a rejection), then
@@ -338,7 +362,7 @@ public final class KDBPublisher: Service, Sendable {
     }
 
     private func report(_ schema: SchemaCheck.Outcome, _ reporter: StatusReporter, _ target: String) {
-        var json = JSONObject()
+        link.withLock { $0.schema = schema }
         switch schema {
         case .matches:
             state.withLock { $0.schemaVerified = true; $0.schemaProblems = 0 }
@@ -350,17 +374,47 @@ public final class KDBPublisher: Service, Sendable {
                 logger.error("the tickerplant's table differs from sym.q's: its .u.upd calls for it fail there (rows are sent all the same)",
                              metadata: ["tickerplant": "\(target)", "problem": "\(problem)"])
             }
-            json.add("event", string: "schema_mismatch")
-            json.add("tickerplant", string: target)
-            json.add("problems", raw: "[" + problems.map(JSONObject.quote).joined(separator: ",") + "]")
-            reporter.report(.error, json.text)
+            reporter.report(.error, "schema_mismatch") {
+                $0.add("tickerplant", string: target)
+                $0.add("problems", raw: JSONObject.list(problems))
+            }
         case .unverified(let why):
             state.withLock { $0.schemaVerified = false; $0.schemaProblems = 0 }
             logger.notice("could not check the tickerplant's tables", metadata: ["tickerplant": "\(target)", "why": "\(why)"])
-            json.add("event", string: "schema_unverified")
-            json.add("tickerplant", string: target)
-            json.add("detail", string: why)
-            reporter.report(.warning, json.text)
+            reporter.report(.warning, "schema_unverified") {
+                $0.add("tickerplant", string: target)
+                $0.add("detail", string: why)
+            }
+        }
+    }
+
+    /// How often the `state` status record repeats the connection and schema state, so that a
+    /// status reader that starts late learns what the one-off events said.
+    static let statePeriod: Duration = .seconds(5)
+
+    /// `{"event":"state",...}` on `S.<name>`: the tickerplant, whether connected (else the last
+    /// connect error), the schema check's outcome and the row counters.
+    private func reportState(_ reporter: StatusReporter) {
+        let c = counters
+        let (schema, error) = link.withLock { ($0.schema, $0.error) }
+        reporter.report(.info, "state") {
+            $0.add("tickerplant", string: "\(configuration.host):\(configuration.port)")
+            $0.add("connected", raw: c.connected ? "true" : "false")
+            $0.add("connections", raw: String(c.connections))
+            if !c.connected && !error.isEmpty { $0.add("error", string: error) }
+            switch schema {
+            case nil: $0.add("schema", string: "unchecked")
+            case .matches?: $0.add("schema", string: "matches")
+            case .differs(let problems)?:
+                $0.add("schema", string: "mismatch")
+                $0.add("problems", raw: JSONObject.list(problems))
+            case .unverified(let why)?:
+                $0.add("schema", string: "unverified")
+                $0.add("detail", string: why)
+            }
+            $0.add("rows_sent", raw: String(c.rowsSent))
+            $0.add("rows_dropped", raw: String(c.rowsDropped))
+            $0.add("rows_buffered", raw: String(c.buffered))
         }
     }
 
@@ -379,7 +433,17 @@ struct StatusReporter: Sendable {
     let name: String
     let logger: Logger
 
-    func report(_ level: StatusLevel, _ json: String) {
+    /// Reports `{"event":event, ...}`, the other fields added by `fields` (the JSON writer
+    /// escapes every string, user-supplied host names included).
+    func report(_ level: StatusLevel, _ event: String, _ fields: (inout JSONObject) -> Void = { _ in }) {
+        guard publisher != nil else { return }
+        var json = JSONObject()
+        json.add("event", string: event)
+        fields(&json)
+        report(level, json: json.text)
+    }
+
+    func report(_ level: StatusLevel, json: String) {
         guard let publisher, let symbol = try? Symbol(name) else { return }
         let now = WallClock.nanoseconds()
         publisher.submit(.status(Status(

@@ -27,7 +27,11 @@ struct KDBSamplesCommand: ParsableCommand {
     func run() throws {
         for (name, bytes, value) in KSamples.messages() {
             let hex = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-            print(#"{"name":"\#(name)","hex":"\#(hex)","value":\#(KJSON.render(value))}"#)
+            var line = JSONObject()
+            line.add("name", string: name)
+            line.add("hex", string: hex)
+            line.add("value", raw: KJSON.render(value))
+            print(line.text)
         }
     }
 }

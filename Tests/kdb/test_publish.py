@@ -363,3 +363,51 @@ def test_a_tickerplant_that_cannot_answer_leaves_the_schema_unverified(tickbus):
         stop(proc)
         tp.kill()
         bus.close()
+
+
+def status_subscriber(endpoint, *prefixes):
+    """A SUB socket on a publisher's --status endpoint (S.kdb by default)."""
+    import zmq
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    for p in prefixes or (b"S.kdb ",):
+        sub.setsockopt(zmq.SUBSCRIBE, p)
+    sub.setsockopt(zmq.RCVTIMEO, int(timeout(30) * 1000))
+    sub.connect(endpoint)
+    return ctx, sub
+
+
+def next_status(sub, event, within=30):
+    """The JSON body of the next S.kdb status record with `"event": event`."""
+    deadline = time.monotonic() + timeout(within)
+    while time.monotonic() < deadline:
+        msg = sub.recv()
+        if msg.startswith(b"S.kdb "):
+            body = json.loads(msg[len(b"S.kdb ") + 68:])  # strict JSON, or this raises
+            if body.get("event") == event:
+                return body
+    raise AssertionError(f"no {event} status within {within}s")
+
+
+def test_status_bodies_are_json_with_a_quote_in_the_host(tickbus):
+    """The tickerplant host is the user's text: a `"` in it stays inside the JSON string. The
+    `state` record (repeated, so this late reader gets one) and `unreachable` carry it."""
+    bus = Bus()
+    status = f"tcp://127.0.0.1:{free_port()}"
+    ctx, sub = status_subscriber(status)
+    host = 'no"such\\host'
+    proc = subprocess.Popen(
+        [tickbus, "kdb", "publish", "--tickerplant", f"{host}:5010", "--bus", bus.endpoint, "--status", status, "T."],
+        stderr=subprocess.PIPE, text=True)
+    log = Lines(proc.stderr)
+    try:
+        log.until(lambda l: "cannot reach the tickerplant" in l, 30)
+        state = next_status(sub, "state", 30)
+        assert state["tickerplant"] == f"{host}:5010"
+        assert state["connected"] is False and state["schema"] == "unchecked"
+        assert host in state["error"]
+    finally:
+        stop(proc)
+        bus.close()
+        sub.close(0)
+        ctx.term()
