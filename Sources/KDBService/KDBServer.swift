@@ -248,6 +248,21 @@ public final class KDBServer: Service, Sendable {
         case .subscribe(let table?, let syms):
             guard all.contains(table) else { return (.error(table), nil) }
             return (schemaPair(table), ([table], syms))
+        case .pykxProbe(let name):
+            // As q answers pykx's probe: `.q` and `.u` are namespaces, `.u.sub` a function; this
+            // process evaluates nothing else, so other names are undefined (q's error is the name).
+            switch name {
+            case ".q", ".u": return (.atom(.symbol, .symbol("_pykx_ctx_marker")), nil)
+            case ".u.sub": return (.atom(.symbol, .symbol("_pykx_fn_marker")), nil)
+            default: return (.error(name), nil)
+            }
+        case .namespaceKeys(let name):
+            // q lists a namespace's names after its leading null one; `.q` holds no function here.
+            switch name {
+            case ".q": return (.vector(.symbol, .symbols([""])), nil)
+            case ".u": return (.vector(.symbol, .symbols(["", "sub"])), nil)
+            default: return (.error(name), nil)
+            }
         }
     }
 

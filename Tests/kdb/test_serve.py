@@ -167,6 +167,46 @@ def test_pykx_subscribes_and_receives_rows(tickbus, bus):
         serve.stop()
 
 
+def test_pykx_with_default_arguments_connects_subscribes_and_receives_rows(tickbus, bus):
+    """pykx's default connection (no `no_ctx=True`) asks at connect what `.q` is and for its
+    names (pykx/ctx.py's context interface); answered as q answers, it connects, subscribes and
+    reads the updates as pykx's tickerplant subscriber example does (RawQConnection.poll_recv)."""
+    import asyncio
+    serve = Serve(tickbus, bus, "T.")
+    records = [f for f in make_records(300) if f["kind"] == "trade"]
+
+    async def subscribe_and_read():
+        async with kx.RawQConnection("127.0.0.1", serve.port) as conn:
+            assert schema_of(await conn(".u.sub", "trade", ""))[:2] == ("trade", SCHEMAS["trade"])
+            bus.wait_subscribed("T.")
+            for f in records:
+                bus.send(f)
+            got = []
+            deadline = time.monotonic() + timeout(60)
+            while len(got) < len(records):
+                assert time.monotonic() < deadline, f"{len(got)} of {len(records)} rows"
+                message = conn.poll_recv()
+                if message is None:
+                    await asyncio.sleep(0.005)
+                    continue
+                fn, name, table = list(message)
+                assert fn.py(raw=True) == b"upd" and name.py(raw=True) == b"trade"
+                columns = [norm(c.py(raw=True)) for c in table.values()]
+                got += [list(r)[1:] for r in zip(*columns)]
+            return got
+
+    try:
+        assert asyncio.run(asyncio.wait_for(subscribe_and_read(), timeout(90))) == [
+            norm(expected_row(f)) for f in records]
+        # The synchronous connection with default arguments too.
+        conn = kx.SyncQConnection("127.0.0.1", serve.port)
+        assert schema_of(conn(".u.sub[`trade;`AAPL]"))[0] == "trade"
+        conn.close()
+        assert serve.proc.poll() is None
+    finally:
+        serve.stop()
+
+
 def test_rq_subscription_form(tickbus, bus):
     serve = Serve(tickbus, bus)
     try:
