@@ -259,6 +259,52 @@ def test_slow_client_is_disconnected_others_unaffected(tickbus, bus):
         serve.stop()
 
 
+def rss_kb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def drain(log, quiet=1.0):
+    """Reads a process's log lines until none comes for `quiet` seconds."""
+    try:
+        while True:
+            log.next(quiet / timeout(1))
+    except AssertionError:
+        pass
+    return log.all
+
+
+def test_unread_replies_count_against_the_client_queue(tickbus, bus):
+    """200,000 pipelined .u.sub requests whose replies are never read: the replies fill the
+    client's --client-queue-kb like updates do, the client is disconnected as slow, the process's
+    memory stays bounded and its log says so in a few lines, not one per request."""
+    serve = Serve(tickbus, bus, "--client-queue-kb", "256")
+    try:
+        c = RawClient(serve.port, rcvbuf=4096)
+        before = rss_kb(serve.proc.pid)
+        request = bytes(kx.serialize(kx.CharVector(".u.sub[`trade;`]"), mode=3, wait=1).copy())
+        try:
+            for _ in range(200):
+                c.sock.sendall(request * 1000)
+        except OSError:
+            pass  # closed by the server mid-send
+        assert c.closed_by_server()
+        serve.log.until(lambda l: "slow client disconnected" in l, 30)
+        assert rss_kb(serve.proc.pid) - before < 40_000
+        lines = drain(serve.log)
+        assert len([l for l in lines if "subscribed" in l]) < 100, len(lines)
+        assert len(lines) < 200, len(lines)
+        # Nothing else is affected.
+        conn = kx.SyncQConnection("127.0.0.1", serve.port, no_ctx=True)
+        assert schema_of(conn(".u.sub[`trade;`]"))[0] == "trade"
+        conn.close()
+        assert serve.proc.poll() is None
+    finally:
+        serve.stop()
+
+
 BAD_PEERS = {
     "garbage": b"\xde\xad\xbe\xef" * 8,
     "wrong length": bytes([1, 1, 0, 0, 12, 0, 0, 0]) + bytes([0xF9, 1, 0, 0, 0, 0, 0, 0, 0]),
