@@ -37,6 +37,9 @@ public final class KDBPublisher: Service, Sendable {
         /// Endpoints of the status publisher (`S.<name>`, `H.<name>`); empty: none.
         public var status: [String]
         public var name: String
+        /// A sync round trip (a chaser) confirms delivery after this many rows or this long.
+        public var confirmRows = 10_000
+        public var confirmInterval: Duration = .milliseconds(100)
 
         public init(
             host: String, port: UInt16, credentials: String = "", bus: [String] = ["tcp://127.0.0.1:7700"],
@@ -67,6 +70,11 @@ public final class KDBPublisher: Service, Sendable {
         /// Rows and messages written to the tickerplant.
         public var rowsSent: UInt64 = 0
         public var messagesSent: UInt64 = 0
+        /// Rows the tickerplant confirmed it processed (a sync round trip after them).
+        public var rowsConfirmed: UInt64 = 0
+        /// Rows sent but never confirmed, counted when their connection ended: the tickerplant
+        /// may or may not have processed them. The rest of `rowsSent` are still in flight.
+        public var rowsUnconfirmed: UInt64 = 0
         /// Rows dropped because the buffer overflowed while the tickerplant was slow or away.
         public var rowsDropped: UInt64 = 0
         /// Successful connections (the first one included).
@@ -116,6 +124,8 @@ public final class KDBPublisher: Service, Sendable {
         metrics.count("tickbus_kdb_unmapped_total", total: c.unmapped)
         metrics.count("tickbus_kdb_rows_sent_total", total: c.rowsSent)
         metrics.count("tickbus_kdb_messages_sent_total", total: c.messagesSent)
+        metrics.count("tickbus_kdb_rows_confirmed_total", total: c.rowsConfirmed)
+        metrics.count("tickbus_kdb_rows_unconfirmed_total", total: c.rowsUnconfirmed)
         metrics.count("tickbus_kdb_rows_dropped_total", total: c.rowsDropped)
         metrics.count("tickbus_kdb_connections_total", total: c.connections)
         metrics.count("tickbus_kdb_input_gaps_total", total: c.gaps)
@@ -254,10 +264,13 @@ public final class KDBPublisher: Service, Sendable {
 
     private func send(_ reporter: StatusReporter) {
         let target = "\(configuration.host):\(configuration.port)"
+        let intervalNs = configuration.confirmInterval.nanoseconds
         var backoffMs = 100
         var connection: TCPSocket?
+        var delivery = DeliveryConfirmation(now: 0, lateReply: false, broken: true)
+        var confirmedBefore: UInt64 = 0  // on earlier connections
         var lastError = ""
-        // After stop, keep sending what is queued while connected, for up to 2 s.
+        // After stop, keep sending what is queued, and have it confirmed, while connected, for up to 2 s.
         var drainDeadline: Int64?
         while true {
             if stopping.load(ordering: .relaxed) && drainDeadline == nil {
@@ -267,8 +280,14 @@ public final class KDBPublisher: Service, Sendable {
             guard let socket = connection else {
                 if drainDeadline != nil { break }
                 do {
-                    let (socket, schema) = try connect()
+                    let (socket, schema, replies) = try connect()
                     connection = socket
+                    delivery = DeliveryConfirmation(
+                        now: MonotonicClock.nanoseconds(), lateReply: replies == .oneLate, broken: replies == .unreadable)
+                    if replies == .unreadable {
+                        logger.warning("the tickerplant's reply could not be read: rows on this connection are not confirmed",
+                                       metadata: ["tickerplant": "\(target)"])
+                    }
                     backoffMs = 100
                     lastError = ""
                     link.withLock { $0.error = "" }
@@ -295,34 +314,76 @@ public final class KDBPublisher: Service, Sendable {
                 }
                 continue
             }
-            guard let (bytes, rows) = queue.pop(timeoutMs: 100) else {
-                if busDone.load(ordering: .acquiring) && queue.weight == 0 { break }
-                if socket.peerClosed() { disconnected(&connection, reporter, target, "closed by the tickerplant") }
-                continue
-            }
             do {
-                if socket.peerClosed() { throw SocketError(operation: "closed by the tickerplant", code: 0) }
-                try socket.writeAll(bytes)
-                state.withLock { $0.rowsSent += UInt64(rows); $0.messagesSent += 1 }
+                let item = queue.pop(timeoutMs: delivery.settled ? 100 : 10)
+                if item == nil && busDone.load(ordering: .acquiring) { _ = try socket.wait(for: POLLIN, timeoutMs: 10) }
+                let now = MonotonicClock.nanoseconds()
+                try delivery.receive(socket, now: now)
+                if let (bytes, rows) = item {
+                    do {
+                        try socket.writeAll(bytes)
+                    } catch {
+                        queue.pushFront(bytes, weight: rows)
+                        throw error
+                    }
+                    delivery.wrote(rows: rows)
+                    state.withLock { $0.rowsSent += UInt64(rows); $0.messagesSent += 1 }
+                }
+                let finishing = busDone.load(ordering: .acquiring) && queue.weight == 0
+                try delivery.chase(socket, now: now, rows: configuration.confirmRows, intervalNs: intervalNs, force: finishing)
+                let confirmed = delivery.confirmed, sent = delivery.sent
+                state.withLock { $0.rowsConfirmed = confirmedBefore + confirmed }
+                if delivery.waiting(now: now) > 30_000_000_000 && !delivery.warnedSlow {
+                    delivery.warnedSlow = true
+                    logger.warning("the tickerplant has not answered a sync round trip for 30 s: \(sent - confirmed) rows unconfirmed",
+                                   metadata: ["tickerplant": "\(target)"])
+                }
+                if finishing && delivery.settled { break }
             } catch {
-                queue.pushFront(bytes, weight: rows)
-                disconnected(&connection, reporter, target, "\(error)")
+                disconnected(&connection, &delivery, &confirmedBefore, reporter, target, "\(error)")
             }
         }
-        connection?.close()
+        if connection != nil { disconnected(&connection, &delivery, &confirmedBefore, reporter, target, "stopping") }
     }
 
-    private func disconnected(_ connection: inout TCPSocket?, _ reporter: StatusReporter, _ target: String, _ why: String) {
+    /// Closes the connection and counts the rows it sent that the tickerplant never confirmed.
+    private func disconnected(
+        _ connection: inout TCPSocket?, _ delivery: inout DeliveryConfirmation, _ confirmedBefore: inout UInt64,
+        _ reporter: StatusReporter,
+        _ target: String, _ why: String
+    ) {
         connection?.close()
         connection = nil
-        state.withLock { $0.connected = false }
-        logger.warning("tickerplant connection lost, reconnecting", metadata: ["tickerplant": "\(target)", "error": "\(why)"])
-        reporter.report(.warning, "disconnected") { $0.add("tickerplant", string: target) }
+        let lost = delivery.unconfirmed
+        confirmedBefore += delivery.confirmed
+        let confirmed = confirmedBefore
+        let total = state.withLock {
+            $0.connected = false
+            $0.rowsConfirmed = confirmed
+            $0.rowsUnconfirmed += lost
+            return $0.rowsUnconfirmed
+        }
+        delivery = DeliveryConfirmation(now: 0, lateReply: false, broken: true)
+        if why != "stopping" {
+            logger.warning("tickerplant connection lost, reconnecting", metadata: ["tickerplant": "\(target)", "error": "\(why)"])
+            reporter.report(.warning, "disconnected") {
+                $0.add("tickerplant", string: target)
+                $0.add("rows_unconfirmed", raw: String(lost))
+            }
+        }
+        guard lost > 0 else { return }
+        logger.warning("\(lost) rows sent were not confirmed by the tickerplant: it may not have them (\(total) in all)",
+                       metadata: ["tickerplant": "\(target)"])
+        reporter.report(.warning, "unconfirmed") {
+            $0.add("tickerplant", string: target)
+            $0.add("rows", raw: String(lost))
+            $0.add("total", raw: String(total))
+        }
     }
 
     /// Connects and performs the handshake (a close without a reply byte is a rejection), then
     /// checks the tickerplant's tables.
-    private func connect() throws -> (TCPSocket, SchemaCheck.Outcome) {
+    private func connect() throws -> (TCPSocket, SchemaCheck.Outcome, SchemaReply) {
         let socket = try TCPSocket.connect(host: configuration.host, port: configuration.port, timeoutMs: 2000)
         do {
             try socket.writeAll(KHandshake.clientHello(credentials: configuration.credentials))
@@ -333,31 +394,35 @@ public final class KDBPublisher: Service, Sendable {
             } catch let error as SocketError where error.operation == "peer closed" {
                 throw SocketError(operation: "the tickerplant rejected the handshake ('access)", code: 0)
             }
-            return (socket, try checkSchema(&reader))
+            let (outcome, reply) = try checkSchema(&reader)
+            return (socket, outcome, reply)
         } catch {
             socket.close()
             throw error
         }
     }
 
-    /// Asks the tickerplant for its tables' columns and types (one sync query). A reply that
-    /// comes after the wait is read and dropped by the sender's close check.
-    private func checkSchema(_ reader: inout KStreamReader) throws -> SchemaCheck.Outcome {
-        guard !schemaCheck.tables.isEmpty else { return .matches }
+    /// Where the schema query leaves the connection's responses: read, still to come (dropped
+    /// when it comes), or unreadable (the response stream cannot be followed).
+    enum SchemaReply { case read, oneLate, unreadable }
+
+    /// Asks the tickerplant for its tables' columns and types (one sync query).
+    private func checkSchema(_ reader: inout KStreamReader) throws -> (SchemaCheck.Outcome, SchemaReply) {
+        guard !schemaCheck.tables.isEmpty else { return (.matches, .read) }
         try reader.socket.writeAll(KMessage.encode(.vector(.char, .bytes(Array(schemaCheck.query.utf8))), type: .sync))
         let reply: [UInt8]?
         do {
             reply = try reader.readMessage(maxLength: 1 << 20, idleMs: 5000, stallMs: 5000)
         } catch let error as KError {
-            return .unverified("an unreadable reply (\(error))")  // what is left of it is drained
+            return (.unverified("an unreadable reply (\(error))"), .unreadable)
         }
-        guard let bytes = reply else { return .unverified("no reply within 5 s") }
+        guard let bytes = reply else { return (.unverified("no reply within 5 s"), .oneLate) }
         do {
             let (type, value) = try KMessage.decode(bytes)
-            guard type == .response else { return .unverified("a message of type \(type.rawValue) instead of a response") }
-            return schemaCheck.outcome(of: value)
+            guard type == .response else { return (.unverified("a message of type \(type.rawValue) instead of a response"), .read) }
+            return (schemaCheck.outcome(of: value), .read)
         } catch {
-            return .unverified("an undecodable reply (\(error))")
+            return (.unverified("an undecodable reply (\(error))"), .read)
         }
     }
 
@@ -413,6 +478,9 @@ public final class KDBPublisher: Service, Sendable {
                 $0.add("detail", string: why)
             }
             $0.add("rows_sent", raw: String(c.rowsSent))
+            $0.add("rows_confirmed", raw: String(c.rowsConfirmed))
+            $0.add("rows_unconfirmed", raw: String(c.rowsUnconfirmed))
+            $0.add("rows_in_flight", raw: String(c.rowsSent - c.rowsConfirmed - c.rowsUnconfirmed))
             $0.add("rows_dropped", raw: String(c.rowsDropped))
             $0.add("rows_buffered", raw: String(c.buffered))
         }
