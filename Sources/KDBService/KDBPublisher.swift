@@ -37,6 +37,9 @@ public final class KDBPublisher: Service, Sendable {
         /// Endpoints of the status publisher (`S.<name>`, `H.<name>`); empty: none.
         public var status: [String]
         public var name: String
+        /// A sync round trip (a chaser) confirms delivery after this many rows or this long.
+        public var confirmRows = 10_000
+        public var confirmInterval: Duration = .milliseconds(100)
 
         public init(
             host: String, port: UInt16, credentials: String = "", bus: [String] = ["tcp://127.0.0.1:7700"],
@@ -67,6 +70,11 @@ public final class KDBPublisher: Service, Sendable {
         /// Rows and messages written to the tickerplant.
         public var rowsSent: UInt64 = 0
         public var messagesSent: UInt64 = 0
+        /// Rows the tickerplant confirmed it processed (a sync round trip after them).
+        public var rowsConfirmed: UInt64 = 0
+        /// Rows sent but never confirmed, counted when their connection ended: the tickerplant
+        /// may or may not have processed them. The rest of `rowsSent` are still in flight.
+        public var rowsUnconfirmed: UInt64 = 0
         /// Rows dropped because the buffer overflowed while the tickerplant was slow or away.
         public var rowsDropped: UInt64 = 0
         /// Successful connections (the first one included).
@@ -89,6 +97,9 @@ public final class KDBPublisher: Service, Sendable {
     private let queue: MessageQueue
     private let schemaCheck: SchemaCheck
     private let state = Mutex(Counters())
+    /// The last connection's schema check (nil before the first) and the last connect error:
+    /// repeated in every `state` status record.
+    private let link = Mutex<(schema: SchemaCheck.Outcome?, error: String)>((nil, ""))
     private let stopping = Atomic<Bool>(false)
     private let busDone = Atomic<Bool>(false)
 
@@ -113,6 +124,8 @@ public final class KDBPublisher: Service, Sendable {
         metrics.count("tickbus_kdb_unmapped_total", total: c.unmapped)
         metrics.count("tickbus_kdb_rows_sent_total", total: c.rowsSent)
         metrics.count("tickbus_kdb_messages_sent_total", total: c.messagesSent)
+        metrics.count("tickbus_kdb_rows_confirmed_total", total: c.rowsConfirmed)
+        metrics.count("tickbus_kdb_rows_unconfirmed_total", total: c.rowsUnconfirmed)
         metrics.count("tickbus_kdb_rows_dropped_total", total: c.rowsDropped)
         metrics.count("tickbus_kdb_connections_total", total: c.connections)
         metrics.count("tickbus_kdb_input_gaps_total", total: c.gaps)
@@ -174,6 +187,7 @@ public final class KDBPublisher: Service, Sendable {
         var local = Counters()
         var dropped: UInt64 = 0, reportedDrops: UInt64 = 0, reportedUnmapped: UInt64 = 0
         var nextShare = MonotonicClock.nanoseconds()
+        var nextState = nextShare
 
         func flush(_ index: Int) {
             let batch = router.batches[index]
@@ -197,8 +211,9 @@ public final class KDBPublisher: Service, Sendable {
                     if batch.rows >= flushRows { flush(index) }
                 }
             case .gap, .restart:
+                guard let event else { break }
                 if case .gap = event { local.gaps += 1 } else { local.restarts += 1 }
-                reporter.report(.warning, #"{"event":"input","detail":\#(BusEventFormatter.json(event!))}"#)
+                reporter.report(.warning, "input") { $0.add("detail", raw: BusEventFormatter.json(event)) }
             default:
                 break
             }
@@ -220,14 +235,24 @@ public final class KDBPublisher: Service, Sendable {
                 if snapshot.unmapped > reportedUnmapped {
                     let n = snapshot.unmapped - reportedUnmapped
                     logger.warning("\(n) records with no kdb+ table (status records) counted, not sent (\(snapshot.unmapped) in all)")
-                    reporter.report(.warning, #"{"event":"unmapped","count":\#(n),"total":\#(snapshot.unmapped)}"#)
+                    reporter.report(.warning, "unmapped") {
+                        $0.add("count", raw: String(n))
+                        $0.add("total", raw: String(snapshot.unmapped))
+                    }
                     reportedUnmapped = snapshot.unmapped
                 }
                 if drops > reportedDrops {
                     logger.warning("buffer full: dropped the oldest \(drops - reportedDrops) rows (\(drops) in all)")
-                    reporter.report(.warning, #"{"event":"dropped","rows":\#(drops - reportedDrops),"total":\#(drops)}"#)
+                    reporter.report(.warning, "dropped") {
+                        $0.add("rows", raw: String(drops - reportedDrops))
+                        $0.add("total", raw: String(drops))
+                    }
                     reportedDrops = drops
                 }
+            }
+            if now >= nextState {
+                nextState = now + Self.statePeriod.nanoseconds
+                reportState(reporter)
             }
         }
         for i in router.batches.indices { flush(i) }
@@ -239,10 +264,13 @@ public final class KDBPublisher: Service, Sendable {
 
     private func send(_ reporter: StatusReporter) {
         let target = "\(configuration.host):\(configuration.port)"
+        let intervalNs = configuration.confirmInterval.nanoseconds
         var backoffMs = 100
         var connection: TCPSocket?
+        var delivery = DeliveryConfirmation(now: 0, lateReply: false, broken: true)
+        var confirmedBefore: UInt64 = 0  // on earlier connections
         var lastError = ""
-        // After stop, keep sending what is queued while connected, for up to 2 s.
+        // After stop, keep sending what is queued, and have it confirmed, while connected, for up to 2 s.
         var drainDeadline: Int64?
         while true {
             if stopping.load(ordering: .relaxed) && drainDeadline == nil {
@@ -252,53 +280,110 @@ public final class KDBPublisher: Service, Sendable {
             guard let socket = connection else {
                 if drainDeadline != nil { break }
                 do {
-                    let (socket, schema) = try connect()
+                    let (socket, schema, replies) = try connect()
                     connection = socket
+                    delivery = DeliveryConfirmation(
+                        now: MonotonicClock.nanoseconds(), lateReply: replies == .oneLate, broken: replies == .unreadable)
+                    if replies == .unreadable {
+                        logger.warning("the tickerplant's reply could not be read: rows on this connection are not confirmed",
+                                       metadata: ["tickerplant": "\(target)"])
+                    }
                     backoffMs = 100
                     lastError = ""
+                    link.withLock { $0.error = "" }
                     let n = state.withLock { $0.connected = true; $0.connections += 1; return $0.connections }
                     logger.info("connected to the tickerplant", metadata: ["tickerplant": "\(target)", "connection": "\(n)"])
-                    reporter.report(.info, #"{"event":"connected","tickerplant":"\#(target)","connection":\#(n)}"#)
+                    reporter.report(.info, "connected") {
+                        $0.add("tickerplant", string: target)
+                        $0.add("connection", raw: String(n))
+                    }
                     report(schema, reporter, target)
                 } catch {
                     let text = "\(error)"
                     if text != lastError {
                         logger.warning("cannot reach the tickerplant, retrying with backoff", metadata: ["tickerplant": "\(target)", "error": "\(text)"])
+                        reporter.report(.warning, "unreachable") {
+                            $0.add("tickerplant", string: target)
+                            $0.add("error", string: text)
+                        }
                         lastError = text
+                        link.withLock { $0.error = text }
                     }
                     sleepChecking(ms: backoffMs)
                     backoffMs = min(backoffMs * 2, 5000)
                 }
                 continue
             }
-            guard let (bytes, rows) = queue.pop(timeoutMs: 100) else {
-                if busDone.load(ordering: .acquiring) && queue.weight == 0 { break }
-                if socket.peerClosed() { disconnected(&connection, reporter, target, "closed by the tickerplant") }
-                continue
-            }
             do {
-                if socket.peerClosed() { throw SocketError(operation: "closed by the tickerplant", code: 0) }
-                try socket.writeAll(bytes)
-                state.withLock { $0.rowsSent += UInt64(rows); $0.messagesSent += 1 }
+                let item = queue.pop(timeoutMs: delivery.settled ? 100 : 10)
+                if item == nil && busDone.load(ordering: .acquiring) { _ = try socket.wait(for: POLLIN, timeoutMs: 10) }
+                let now = MonotonicClock.nanoseconds()
+                try delivery.receive(socket, now: now)
+                if let (bytes, rows) = item {
+                    do {
+                        try socket.writeAll(bytes)
+                    } catch {
+                        queue.pushFront(bytes, weight: rows)
+                        throw error
+                    }
+                    delivery.wrote(rows: rows)
+                    state.withLock { $0.rowsSent += UInt64(rows); $0.messagesSent += 1 }
+                }
+                let finishing = busDone.load(ordering: .acquiring) && queue.weight == 0
+                try delivery.chase(socket, now: now, rows: configuration.confirmRows, intervalNs: intervalNs, force: finishing)
+                let confirmed = delivery.confirmed, sent = delivery.sent
+                state.withLock { $0.rowsConfirmed = confirmedBefore + confirmed }
+                if delivery.waiting(now: now) > 30_000_000_000 && !delivery.warnedSlow {
+                    delivery.warnedSlow = true
+                    logger.warning("the tickerplant has not answered a sync round trip for 30 s: \(sent - confirmed) rows unconfirmed",
+                                   metadata: ["tickerplant": "\(target)"])
+                }
+                if finishing && delivery.settled { break }
             } catch {
-                queue.pushFront(bytes, weight: rows)
-                disconnected(&connection, reporter, target, "\(error)")
+                disconnected(&connection, &delivery, &confirmedBefore, reporter, target, "\(error)")
             }
         }
-        connection?.close()
+        if connection != nil { disconnected(&connection, &delivery, &confirmedBefore, reporter, target, "stopping") }
     }
 
-    private func disconnected(_ connection: inout TCPSocket?, _ reporter: StatusReporter, _ target: String, _ why: String) {
+    /// Closes the connection and counts the rows it sent that the tickerplant never confirmed.
+    private func disconnected(
+        _ connection: inout TCPSocket?, _ delivery: inout DeliveryConfirmation, _ confirmedBefore: inout UInt64,
+        _ reporter: StatusReporter,
+        _ target: String, _ why: String
+    ) {
         connection?.close()
         connection = nil
-        state.withLock { $0.connected = false }
-        logger.warning("tickerplant connection lost, reconnecting", metadata: ["tickerplant": "\(target)", "error": "\(why)"])
-        reporter.report(.warning, #"{"event":"disconnected","tickerplant":"\#(target)"}"#)
+        let lost = delivery.unconfirmed
+        confirmedBefore += delivery.confirmed
+        let confirmed = confirmedBefore
+        let total = state.withLock {
+            $0.connected = false
+            $0.rowsConfirmed = confirmed
+            $0.rowsUnconfirmed += lost
+            return $0.rowsUnconfirmed
+        }
+        delivery = DeliveryConfirmation(now: 0, lateReply: false, broken: true)
+        if why != "stopping" {
+            logger.warning("tickerplant connection lost, reconnecting", metadata: ["tickerplant": "\(target)", "error": "\(why)"])
+            reporter.report(.warning, "disconnected") {
+                $0.add("tickerplant", string: target)
+                $0.add("rows_unconfirmed", raw: String(lost))
+            }
+        }
+        guard lost > 0 else { return }
+        logger.warning("\(lost) rows sent were not confirmed by the tickerplant: it may not have them (\(total) in all)",
+                       metadata: ["tickerplant": "\(target)"])
+        reporter.report(.warning, "unconfirmed") {
+            $0.add("tickerplant", string: target)
+            $0.add("rows", raw: String(lost))
+            $0.add("total", raw: String(total))
+        }
     }
 
     /// Connects and performs the handshake (a close without a reply byte is a rejection), then
     /// checks the tickerplant's tables.
-    private func connect() throws -> (TCPSocket, SchemaCheck.Outcome) {
+    private func connect() throws -> (TCPSocket, SchemaCheck.Outcome, SchemaReply) {
         let socket = try TCPSocket.connect(host: configuration.host, port: configuration.port, timeoutMs: 2000)
         do {
             try socket.writeAll(KHandshake.clientHello(credentials: configuration.credentials))
@@ -309,36 +394,40 @@ public final class KDBPublisher: Service, Sendable {
             } catch let error as SocketError where error.operation == "peer closed" {
                 throw SocketError(operation: "the tickerplant rejected the handshake ('access)", code: 0)
             }
-            return (socket, try checkSchema(&reader))
+            let (outcome, reply) = try checkSchema(&reader)
+            return (socket, outcome, reply)
         } catch {
             socket.close()
             throw error
         }
     }
 
-    /// Asks the tickerplant for its tables' columns and types (one sync query). A reply that
-    /// comes after the wait is read and dropped by the sender's close check.
-    private func checkSchema(_ reader: inout KStreamReader) throws -> SchemaCheck.Outcome {
-        guard !schemaCheck.tables.isEmpty else { return .matches }
+    /// Where the schema query leaves the connection's responses: read, still to come (dropped
+    /// when it comes), or unreadable (the response stream cannot be followed).
+    enum SchemaReply { case read, oneLate, unreadable }
+
+    /// Asks the tickerplant for its tables' columns and types (one sync query).
+    private func checkSchema(_ reader: inout KStreamReader) throws -> (SchemaCheck.Outcome, SchemaReply) {
+        guard !schemaCheck.tables.isEmpty else { return (.matches, .read) }
         try reader.socket.writeAll(KMessage.encode(.vector(.char, .bytes(Array(schemaCheck.query.utf8))), type: .sync))
         let reply: [UInt8]?
         do {
             reply = try reader.readMessage(maxLength: 1 << 20, idleMs: 5000, stallMs: 5000)
         } catch let error as KError {
-            return .unverified("an unreadable reply (\(error))")  // what is left of it is drained
+            return (.unverified("an unreadable reply (\(error))"), .unreadable)
         }
-        guard let bytes = reply else { return .unverified("no reply within 5 s") }
+        guard let bytes = reply else { return (.unverified("no reply within 5 s"), .oneLate) }
         do {
             let (type, value) = try KMessage.decode(bytes)
-            guard type == .response else { return .unverified("a message of type \(type.rawValue) instead of a response") }
-            return schemaCheck.outcome(of: value)
+            guard type == .response else { return (.unverified("a message of type \(type.rawValue) instead of a response"), .read) }
+            return (schemaCheck.outcome(of: value), .read)
         } catch {
-            return .unverified("an undecodable reply (\(error))")
+            return (.unverified("an undecodable reply (\(error))"), .read)
         }
     }
 
     private func report(_ schema: SchemaCheck.Outcome, _ reporter: StatusReporter, _ target: String) {
-        var json = JSONObject()
+        link.withLock { $0.schema = schema }
         switch schema {
         case .matches:
             state.withLock { $0.schemaVerified = true; $0.schemaProblems = 0 }
@@ -350,17 +439,50 @@ public final class KDBPublisher: Service, Sendable {
                 logger.error("the tickerplant's table differs from sym.q's: its .u.upd calls for it fail there (rows are sent all the same)",
                              metadata: ["tickerplant": "\(target)", "problem": "\(problem)"])
             }
-            json.add("event", string: "schema_mismatch")
-            json.add("tickerplant", string: target)
-            json.add("problems", raw: "[" + problems.map(JSONObject.quote).joined(separator: ",") + "]")
-            reporter.report(.error, json.text)
+            reporter.report(.error, "schema_mismatch") {
+                $0.add("tickerplant", string: target)
+                $0.add("problems", raw: JSONObject.list(problems))
+            }
         case .unverified(let why):
             state.withLock { $0.schemaVerified = false; $0.schemaProblems = 0 }
             logger.notice("could not check the tickerplant's tables", metadata: ["tickerplant": "\(target)", "why": "\(why)"])
-            json.add("event", string: "schema_unverified")
-            json.add("tickerplant", string: target)
-            json.add("detail", string: why)
-            reporter.report(.warning, json.text)
+            reporter.report(.warning, "schema_unverified") {
+                $0.add("tickerplant", string: target)
+                $0.add("detail", string: why)
+            }
+        }
+    }
+
+    /// How often the `state` status record repeats the connection and schema state, so that a
+    /// status reader that starts late learns what the one-off events said.
+    static let statePeriod: Duration = .seconds(5)
+
+    /// `{"event":"state",...}` on `S.<name>`: the tickerplant, whether connected (else the last
+    /// connect error), the schema check's outcome and the row counters.
+    private func reportState(_ reporter: StatusReporter) {
+        let c = counters
+        let (schema, error) = link.withLock { ($0.schema, $0.error) }
+        reporter.report(.info, "state") {
+            $0.add("tickerplant", string: "\(configuration.host):\(configuration.port)")
+            $0.add("connected", raw: c.connected ? "true" : "false")
+            $0.add("connections", raw: String(c.connections))
+            if !c.connected && !error.isEmpty { $0.add("error", string: error) }
+            switch schema {
+            case nil: $0.add("schema", string: "unchecked")
+            case .matches?: $0.add("schema", string: "matches")
+            case .differs(let problems)?:
+                $0.add("schema", string: "mismatch")
+                $0.add("problems", raw: JSONObject.list(problems))
+            case .unverified(let why)?:
+                $0.add("schema", string: "unverified")
+                $0.add("detail", string: why)
+            }
+            $0.add("rows_sent", raw: String(c.rowsSent))
+            $0.add("rows_confirmed", raw: String(c.rowsConfirmed))
+            $0.add("rows_unconfirmed", raw: String(c.rowsUnconfirmed))
+            $0.add("rows_in_flight", raw: String(c.rowsSent - c.rowsConfirmed - c.rowsUnconfirmed))
+            $0.add("rows_dropped", raw: String(c.rowsDropped))
+            $0.add("rows_buffered", raw: String(c.buffered))
         }
     }
 
@@ -379,7 +501,17 @@ struct StatusReporter: Sendable {
     let name: String
     let logger: Logger
 
-    func report(_ level: StatusLevel, _ json: String) {
+    /// Reports `{"event":event, ...}`, the other fields added by `fields` (the JSON writer
+    /// escapes every string, user-supplied host names included).
+    func report(_ level: StatusLevel, _ event: String, _ fields: (inout JSONObject) -> Void = { _ in }) {
+        guard publisher != nil else { return }
+        var json = JSONObject()
+        json.add("event", string: event)
+        fields(&json)
+        report(level, json: json.text)
+    }
+
+    func report(_ level: StatusLevel, json: String) {
         guard let publisher, let symbol = try? Symbol(name) else { return }
         let now = WallClock.nanoseconds()
         publisher.submit(.status(Status(

@@ -170,11 +170,15 @@ public final class KDBServer: Service, Sendable {
     private func serve(_ client: Client) {
         let meta: Logger.Metadata = ["client": "\(client.id)", "peer": "\(client.peer)"]
         var reader = KStreamReader(socket: client.socket)
+        var requestLog = LogLimiter()
         defer {
             let known = registry.withLock { $0.clients.removeValue(forKey: client.id) != nil }
             if known { subscriptionsVersion.add(1, ordering: .releasing) }
             client.close()
-            if known { logger.info("client disconnected", metadata: meta) }
+            if known {
+                let held = requestLog.suppressed
+                logger.info("client disconnected", metadata: held > 0 ? meta.merging(["log_lines_suppressed": "\(held)"]) { $1 } : meta)
+            }
         }
         do {
             let hello = KHandshake.parseHello(try reader.readHello(timeoutMs: 10_000))
@@ -218,27 +222,50 @@ public final class KDBServer: Service, Sendable {
                 return
             }
             guard type != .response else { continue }
-            let (reply, subscription) = answer(request, metadata: meta)
+            let (reply, subscription) = answer(request)
             // An async request gets no answer, as from tick.q: `neg[h](".u.sub";`trade;`)` subscribes.
             var out: [UInt8]? = nil
             if type == .sync {
-                out = (try? KMessage.encode(reply, type: .response)) ?? (try! KMessage.encode(.error("type"), type: .response))
+                out = (try? KMessage.encode(reply, type: .response)) ?? Self.typeError
             }
+            let queued: Bool
             if let (names, syms) = subscription {
-                guard subscribe(client, tables: names, syms: syms, reply: out) else { return }
-            } else if let out {
-                guard client.enqueue(out, force: true) else { return }
+                queued = subscribe(client, tables: names, syms: syms, reply: out)
+                if queued, let held = requestLog.admit() {
+                    logger.info("subscribed", metadata: meta.merging([
+                        "tables": "\(names.joined(separator: ","))", "syms": "\(syms?.joined(separator: ",") ?? "all")",
+                    ].merging(held > 0 ? ["log_lines_suppressed": "\(held)"] : [:]) { $1 }) { $1 })
+                }
+            } else {
+                if case .error("nyi") = reply, let held = requestLog.admit() {
+                    logger.info("unsupported request ('nyi)", metadata: held > 0 ? meta.merging(["log_lines_suppressed": "\(held)"]) { $1 } : meta)
+                }
+                queued = out.map { client.enqueue($0, reply: true) } ?? true
+            }
+            // Replies count against the client's queue as updates do: one that reads none is slow.
+            if !queued {
+                if !client.isClosed { disconnectSlow(client, because: "replies unread") }
+                return
             }
         }
     }
 
+    /// The reply to a request whose answer cannot be encoded.
+    private static let typeError: [UInt8] = [1, 2, 0, 0, 14, 0, 0, 0, 128] + Array("type".utf8) + [0]
+
+    /// Counts, logs and closes a client whose queue passed `--client-queue-kb`.
+    private func disconnectSlow(_ client: Client, because reason: String) {
+        state.withLock { $0.slowClients += 1 }
+        logger.warning(
+            "slow client disconnected: its queue passed \(configuration.clientQueueBytes) bytes",
+            metadata: ["client": "\(client.id)", "peer": "\(client.peer)", "reason": "\(reason)"])
+        client.close()
+    }
+
     /// The reply to a request (sent only for a sync one), and the subscription it makes (tables,
     /// symbols or nil for all).
-    private func answer(_ request: KValue, metadata: Logger.Metadata) -> (KValue, ([String], [String]?)?) {
-        guard let parsed = SubscriptionRequest(request) else {
-            logger.info("unsupported request ('nyi)", metadata: metadata)
-            return (.error("nyi"), nil)
-        }
+    private func answer(_ request: KValue) -> (KValue, ([String], [String]?)?) {
+        guard let parsed = SubscriptionRequest(request) else { return (.error("nyi"), nil) }
         let all = tables.map { $0.table.name(historical: $0.historical) }
         switch parsed {
         case .replay:
@@ -248,12 +275,27 @@ public final class KDBServer: Service, Sendable {
         case .subscribe(let table?, let syms):
             guard all.contains(table) else { return (.error(table), nil) }
             return (schemaPair(table), ([table], syms))
+        case .pykxProbe(let name):
+            // As q answers pykx's probe: `.q` and `.u` are namespaces, `.u.sub` a function; this
+            // process evaluates nothing else, so other names are undefined (q's error is the name).
+            switch name {
+            case ".q", ".u": return (.atom(.symbol, .symbol("_pykx_ctx_marker")), nil)
+            case ".u.sub": return (.atom(.symbol, .symbol("_pykx_fn_marker")), nil)
+            default: return (.error(name), nil)
+            }
+        case .namespaceKeys(let name):
+            // q lists a namespace's names after its leading null one; `.q` holds no function here.
+            switch name {
+            case ".q": return (.vector(.symbol, .symbols([""])), nil)
+            case ".u": return (.vector(.symbol, .symbols(["", "sub"])), nil)
+            default: return (.error(name), nil)
+            }
         }
     }
 
     private func schemaPair(_ name: String) -> KValue {
-        let table = tables.first { $0.table.name(historical: $0.historical) == name }!.table
-        return .list([.symbol(name), table.emptyTable()])
+        guard let entry = tables.first(where: { $0.table.name(historical: $0.historical) == name }) else { return .error(name) }
+        return .list([.symbol(name), entry.table.emptyTable()])
     }
 
     private func schemas(_ names: [String]) -> KValue { .list(names.map(schemaPair)) }
@@ -263,21 +305,19 @@ public final class KDBServer: Service, Sendable {
     /// regroup also takes: the subscription, then the version bump, then the reply. So a regroup
     /// that sees the bump waits until the reply is queued (no upd comes before it), and any record
     /// sent after the client read its reply finds the bump already made and reaches the client.
-    /// False when the client is closed.
+    /// A repeated identical `.u.sub` changes nothing and does not bump the version. False when
+    /// the client is closed or the reply does not fit in its queue.
     private func subscribe(_ client: Client, tables names: [String], syms: [String]?, reply: [UInt8]?) -> Bool {
         let symbols = syms.map { Set($0.compactMap { try? FixedString($0) }) }
-        let queued = client.subscriptions.withLock { subs -> Bool in
+        return client.subscriptions.withLock { subs -> Bool in
             guard !client.isClosed else { return false }
-            for name in names { subs[name] = symbols }
-            subscriptionsVersion.add(1, ordering: .releasing)
+            if names.contains(where: { subs[$0] != .some(symbols) }) {
+                for name in names { subs[name] = symbols }
+                subscriptionsVersion.add(1, ordering: .releasing)
+            }
             guard let reply else { return true }
-            return client.enqueue(reply, force: true)
+            return client.enqueue(reply, reply: true)
         }
-        guard queued else { return false }
-        logger.info(
-            "subscribed", metadata: ["client": "\(client.id)", "tables": "\(names.joined(separator: ","))",
-                                     "syms": "\(syms?.joined(separator: ",") ?? "all")"])
-        return true
     }
 
     // MARK: bus thread
@@ -310,12 +350,8 @@ public final class KDBServer: Service, Sendable {
             let dayNs: Int64 = 86_400_000_000_000
             group.batch.encodeTable(time: ((WallClock.nanoseconds() % dayNs) + dayNs) % dayNs, into: encoder)
             let bytes = encoder.array
-            for client in group.clients where !client.isClosed && !client.enqueue(bytes, force: false) {
-                local.slowClients += 1
-                logger.warning(
-                    "slow client disconnected: its queue passed \(configuration.clientQueueBytes) bytes",
-                    metadata: ["client": "\(client.id)", "peer": "\(client.peer)"])
-                client.close()
+            for client in group.clients where !client.isClosed && !client.enqueue(bytes, reply: false) {
+                disconnectSlow(client, because: "updates unread")
             }
             local.messagesQueued += UInt64(group.clients.count)
             group.batch.removeAll()
@@ -381,7 +417,6 @@ public final class KDBServer: Service, Sendable {
                 state.withLock {
                     $0.records = snapshot.records
                     $0.unmapped = snapshot.unmapped
-                    $0.slowClients = snapshot.slowClients
                     $0.messagesQueued = snapshot.messagesQueued
                 }
             }
@@ -408,11 +443,11 @@ final class Client: Sendable {
 
     var isClosed: Bool { closed.load(ordering: .relaxed) }
 
-    /// Queues a message; false when the queue is full (unless `force`, for replies) or closed.
-    func enqueue(_ bytes: [UInt8], force: Bool) -> Bool {
+    /// Queues a message, its bytes counted against the client's bound; false when it does not fit
+    /// or the client is closed. A `reply` goes into an empty queue whatever its size.
+    func enqueue(_ bytes: [UInt8], reply: Bool) -> Bool {
         if isClosed { return false }
-        if force { _ = queue.pushDroppingOldest(bytes, weight: 0); return true }
-        return queue.push(bytes, weight: bytes.count)
+        return queue.push(bytes, weight: bytes.count, evenIfEmpty: reply)
     }
 
     /// Writes queued messages until the connection closes.
@@ -431,5 +466,33 @@ final class Client: Sendable {
         guard !closed.exchange(true, ordering: .relaxed) else { return }
         queue.close()
         socket.shutdown()
+    }
+}
+
+/// Lets a client's repeated log lines (one per request) through at up to `burst` per `periodNs`
+/// and counts the ones it holds back, so a client flooding requests cannot flood the log.
+struct LogLimiter {
+    var burst = 20
+    var periodNs: Int64 = 10_000_000_000
+    private var windowStart: Int64 = .min
+    private var used = 0
+    private var held = 0
+    /// Lines held back in all.
+    private(set) var suppressed = 0
+
+    /// nil: hold this line back; otherwise log it, with the number held back since the last one.
+    mutating func admit(now: Int64 = MonotonicClock.nanoseconds()) -> Int? {
+        if windowStart == .min || now - windowStart >= periodNs {
+            windowStart = now
+            used = 0
+        }
+        guard used < burst else {
+            held += 1
+            suppressed += 1
+            return nil
+        }
+        used += 1
+        defer { held = 0 }
+        return held
     }
 }

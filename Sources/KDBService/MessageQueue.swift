@@ -31,11 +31,12 @@ final class MessageQueue: @unchecked Sendable {
         return dropped
     }
 
-    /// Appends if it fits; false (nothing queued) when it does not.
-    func push(_ bytes: [UInt8], weight: Int) -> Bool {
+    /// Appends if it fits (or, with `evenIfEmpty`, if the queue is empty); false (nothing queued)
+    /// when it does not.
+    func push(_ bytes: [UInt8], weight: Int, evenIfEmpty: Bool = false) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        guard !closed, total + weight <= capacity else { return false }
+        guard !closed, total + weight <= capacity || (evenIfEmpty && head == items.count) else { return false }
         items.append((bytes, weight))
         total += weight
         condition.signal()

@@ -155,6 +155,17 @@ public final class TCPSocket: @unchecked Sendable {
         return false
     }
 
+    /// Reads what has arrived without waiting: nil when nothing has, 0 when the peer closed or the
+    /// connection failed.
+    func receiveNow(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        while true {
+            let n = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            return errno == EAGAIN || errno == EWOULDBLOCK ? nil : 0
+        }
+    }
+
     /// Ends both directions, waking a thread blocked in a read or write on this socket.
     func shutdown() {
         if fd >= 0 { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }

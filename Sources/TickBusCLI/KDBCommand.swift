@@ -27,7 +27,11 @@ struct KDBSamplesCommand: ParsableCommand {
     func run() throws {
         for (name, bytes, value) in KSamples.messages() {
             let hex = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-            print(#"{"name":"\#(name)","hex":"\#(hex)","value":\#(KJSON.render(value))}"#)
+            var line = JSONObject()
+            line.add("name", string: name)
+            line.add("hex", string: hex)
+            line.add("value", raw: KJSON.render(value))
+            print(line.text)
         }
     }
 }
@@ -41,7 +45,8 @@ struct KDBPublishCommand: AsyncParsableCommand {
             (deploy/kdb/README.md). Each table's rows are sent as one async \
             .u.upd[`table;columns] every --flush-ms or --flush-rows rows. While the tickerplant \
             is away, up to --buffer-rows rows wait; past that the oldest are dropped, counted \
-            and reported on S.<name>. TOPIC as in `tickbus tap` (default: T. Q. A. AM. B*).
+            and reported on S.<name>. A sync round trip every --confirm-rows rows or --confirm-ms \
+            confirms delivery; rows unconfirmed when a connection ends are counted and reported. TOPIC as in `tickbus tap` (default: T. Q. A. AM. B*).
             """)
 
     @Option(help: "The tickerplant, host:port.") var tickerplant: String
@@ -51,6 +56,8 @@ struct KDBPublishCommand: AsyncParsableCommand {
     @Option(help: "Send a table's rows at least this often (ms).") var flushMs = 50
     @Option(help: "Send a table's rows once it has this many.") var flushRows = 10_000
     @Option(help: "Rows kept while the tickerplant is slow or away.") var bufferRows = 1_000_000
+    @Option(help: "Confirm delivery with a sync round trip after this many rows...") var confirmRows = 10_000
+    @Option(help: "...or this many ms.") var confirmMs = 100
     @Flag(help: "Send HISTORICAL (backfilled) records to tradeHist, quoteHist and barHist.")
     var historicalTables = false
     @Flag(help: "Compress messages over 2000 bytes when that halves them (for a tickerplant on another host).")
@@ -67,8 +74,9 @@ struct KDBPublishCommand: AsyncParsableCommand {
         if status != "none", !Endpoint(parsing: status, default: .bind).isLocal {
             throw ValidationError("--status \(status) is reachable from other hosts: bind a loopback address (or use tickbus proxy with CURVE)")
         }
-        guard flushMs > 0, flushRows > 0, bufferRows >= flushRows else {
-            throw ValidationError("--flush-ms and --flush-rows must be positive and --buffer-rows at least --flush-rows")
+        guard flushMs > 0, flushRows > 0, bufferRows >= flushRows, confirmRows > 0, confirmMs > 0 else {
+            throw ValidationError(
+                "--flush-ms, --flush-rows, --confirm-rows and --confirm-ms must be positive and --buffer-rows at least --flush-rows")
         }
         _ = try topicFilters(topics)
     }
@@ -84,6 +92,8 @@ struct KDBPublishCommand: AsyncParsableCommand {
             flushInterval: .milliseconds(flushMs), flushRows: flushRows, bufferRows: bufferRows,
             separateHistorical: historicalTables, compress: compress, status: status == "none" ? [] : [status], name: name)
         configuration.busSecurity = secured.client
+        configuration.confirmRows = confirmRows
+        configuration.confirmInterval = .milliseconds(confirmMs)
         let publisher = KDBPublisher(configuration: configuration, context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: publisher)] + metricsServices(metrics, process: name, export: publisher.export),

@@ -8,7 +8,11 @@ Sync queries get an empty list, except tickbus's schema query
 would answer it for the tables of a sym.q file (`--schema FILE`, default deploy/kdb/sym.q, as in
 an unmodified tick.q started with it; `--schema none` answers it with an empty list too).
 
-Run it as a separate process: python3 fake_tickerplant.py [--port P] [--password PW] [--schema F]
+`--delay-ms N` makes it slow: it waits N ms before reading each message after the handshake
+(as a tickerplant busy with its subscribers), so what is sent piles up in the kernel's buffers.
+
+Run it as a separate process:
+python3 fake_tickerplant.py [--port P] [--password PW] [--schema F] [--delay-ms N]
 """
 import argparse
 import asyncio
@@ -76,7 +80,7 @@ def emit(**event):
     sys.stdout.flush()
 
 
-async def handle(reader, writer, password, tables):
+async def handle(reader, writer, password, tables, delay):
     try:
         hello = await reader.readuntil(b"\0")
         emit(event="connect", hello=hello.hex())
@@ -90,6 +94,8 @@ async def handle(reader, writer, password, tables):
         writer.write(b"\x03")
         await writer.drain()
         while True:
+            if delay:
+                await asyncio.sleep(delay)
             header = await reader.readexactly(8)
             (length,) = struct.unpack("<I", header[4:])
             body = await reader.readexactly(length - 8)
@@ -115,9 +121,10 @@ async def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--password")
     ap.add_argument("--schema", default=str(SYM_Q))
+    ap.add_argument("--delay-ms", type=float, default=0)
     args = ap.parse_args()
     tables = None if args.schema == "none" else read_sym_q(args.schema)
-    server = await asyncio.start_server(lambda r, w: handle(r, w, args.password, tables), "127.0.0.1", args.port)
+    server = await asyncio.start_server(lambda r, w: handle(r, w, args.password, tables, args.delay_ms / 1000), "127.0.0.1", args.port)
     emit(event="listening", port=server.sockets[0].getsockname()[1])
     async with server:
         await server.serve_forever()

@@ -64,12 +64,14 @@ class Lines:
 class FakeTickerplant:
     """fake_tickerplant.py in its own process."""
 
-    def __init__(self, port=0, password=None, schema=None):
+    def __init__(self, port=0, password=None, schema=None, delay_ms=0):
         args = [sys.executable, str(pathlib.Path(__file__).with_name("fake_tickerplant.py")), "--port", str(port)]
         if password:
             args += ["--password", password]
         if schema:
             args += ["--schema", str(schema)]
+        if delay_ms:
+            args += ["--delay-ms", str(delay_ms)]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
         self.lines = Lines(self.proc.stdout)
         self.port = json.loads(self.lines.next(30))["port"]

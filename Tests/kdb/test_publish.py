@@ -269,7 +269,9 @@ def test_metrics_count_what_the_tickerplant_received(tickbus):
         while rows < len(records):
             rows += len(decode_upd(tp.event("message", 60)["hex"])[1])
             messages += 1
-        values = scrape_until(port, lambda v: v.get("tickbus_kdb_rows_sent_total") == rows)
+        values = scrape_until(port, lambda v: v.get("tickbus_kdb_rows_sent_total") == rows
+                              and v.get("tickbus_kdb_rows_confirmed_total") == rows)
+        assert values["tickbus_kdb_rows_unconfirmed_total"] == 0
         assert values["tickbus_kdb_records_total"] == len(records)
         assert values["tickbus_kdb_messages_sent_total"] == messages
         assert values["tickbus_kdb_connections_total"] == 1 and values["tickbus_kdb_connected"] == 1
@@ -338,6 +340,15 @@ def test_a_tickerplant_whose_tables_differ_is_reported_at_connect(tickbus, tmp_p
             events.append(json.loads(sub.recv()[len(b"S.kdb ") + 68:]))
         mismatch = next(e for e in events if e.get("event") == "schema_mismatch")
         assert len(mismatch["problems"]) == 2 and mismatch["tickerplant"] == f"127.0.0.1:{tp.port}"
+        # A status reader that starts now learns the connection and schema state all the same.
+        late_ctx, late = status_subscriber(status)
+        try:
+            state = next_status(late, "state", 30)
+            assert state["connected"] is True and state["tickerplant"] == f"127.0.0.1:{tp.port}"
+            assert state["schema"] == "mismatch" and state["problems"] == mismatch["problems"]
+        finally:
+            late.close(0)
+            late_ctx.term()
         bus.wait_subscribed("T.", "Q.", "A.")
         assert_trades_still_go_out(bus, tp, 60)
     finally:
@@ -363,3 +374,107 @@ def test_a_tickerplant_that_cannot_answer_leaves_the_schema_unverified(tickbus):
         stop(proc)
         tp.kill()
         bus.close()
+
+
+def status_subscriber(endpoint, *prefixes):
+    """A SUB socket on a publisher's --status endpoint (S.kdb by default)."""
+    import zmq
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    for p in prefixes or (b"S.kdb ",):
+        sub.setsockopt(zmq.SUBSCRIBE, p)
+    sub.setsockopt(zmq.RCVTIMEO, int(timeout(30) * 1000))
+    sub.connect(endpoint)
+    return ctx, sub
+
+
+def next_status(sub, event, within=30):
+    """The JSON body of the next S.kdb status record with `"event": event`."""
+    deadline = time.monotonic() + timeout(within)
+    while time.monotonic() < deadline:
+        msg = sub.recv()
+        if msg.startswith(b"S.kdb "):
+            body = json.loads(msg[len(b"S.kdb ") + 68:])  # strict JSON, or this raises
+            if body.get("event") == event:
+                return body
+    raise AssertionError(f"no {event} status within {within}s")
+
+
+def test_status_bodies_are_json_with_a_quote_in_the_host(tickbus):
+    """The tickerplant host is the user's text: a `"` in it stays inside the JSON string. The
+    `state` record (repeated, so this late reader gets one) and `unreachable` carry it."""
+    bus = Bus()
+    status = f"tcp://127.0.0.1:{free_port()}"
+    ctx, sub = status_subscriber(status)
+    host = 'no"such\\host'
+    proc = subprocess.Popen(
+        [tickbus, "kdb", "publish", "--tickerplant", f"{host}:5010", "--bus", bus.endpoint, "--status", status, "T."],
+        stderr=subprocess.PIPE, text=True)
+    log = Lines(proc.stderr)
+    try:
+        log.until(lambda l: "cannot reach the tickerplant" in l, 30)
+        state = next_status(sub, "state", 30)
+        assert state["tickerplant"] == f"{host}:5010"
+        assert state["connected"] is False and state["schema"] == "unchecked"
+        assert host in state["error"]
+    finally:
+        stop(proc)
+        bus.close()
+        sub.close(0)
+        ctx.term()
+
+
+def test_rows_in_flight_when_a_slow_tickerplant_dies_are_reported_unconfirmed(tickbus):
+    """A slow tickerplant killed with SIGKILL: the rows it had not processed were written to the
+    socket all the same. Delivery is confirmed by sync round trips, so every row sent ends up
+    confirmed (and received) or reported unconfirmed, in the metrics and on S.kdb."""
+    tp = FakeTickerplant(delay_ms=20)
+    bus = Bus()
+    status = f"tcp://127.0.0.1:{free_port()}"
+    ctx, sub = status_subscriber(status)
+    proc = subprocess.Popen(
+        [tickbus, "kdb", "publish", "--tickerplant", f"127.0.0.1:{tp.port}", "--bus", bus.endpoint,
+         "--flush-ms", "20", "--flush-rows", "50", "--status", status, "--metrics-port", "0", "T."],
+        stderr=subprocess.PIPE, text=True)
+    log = Lines(proc.stderr)
+    try:
+        port = metrics_port(log)
+        tp.event("connect")
+        bus.wait_subscribed("T.")
+        records = [f for f in make_records(60_000) if f["kind"] == "trade"]
+        for f in records:
+            bus.send(f)
+        # Let some rows be processed and many more pile up, then kill the tickerplant.
+        received = 0
+        while received < 1000:
+            received += len(decode_upd(tp.event("message", 60)["hex"])[1])
+        scrape_until(port, lambda v: v.get("tickbus_kdb_rows_confirmed_total", 0) > 0)
+        time.sleep(1.0)
+        tp.proc.send_signal(signal.SIGKILL)
+        tp.proc.wait()
+        while True:  # what it printed before it died
+            try:
+                line = tp.lines.next(5)
+            except AssertionError:
+                break
+            event = json.loads(line)
+            if event["event"] == "message":
+                received += len(decode_upd(event["hex"])[1])
+        lost = next_status(sub, "unconfirmed", 30)
+        values = scrape_until(port, lambda v: v.get("tickbus_kdb_connected") == 0
+                              and v.get("tickbus_kdb_rows_unconfirmed_total", 0) > 0)
+        sent = values["tickbus_kdb_rows_sent_total"]
+        confirmed = values["tickbus_kdb_rows_confirmed_total"]
+        unconfirmed = values["tickbus_kdb_rows_unconfirmed_total"]
+        assert lost["rows"] == unconfirmed == lost["total"]
+        assert sent == confirmed + unconfirmed  # nothing sent is left unaccounted for
+        assert confirmed <= received < sent  # rows were in flight; confirmed ones were received
+        state = next_status(sub, "state", 30)
+        assert state["rows_unconfirmed"] == unconfirmed and state["rows_in_flight"] == 0
+        assert proc.poll() is None
+    finally:
+        stop(proc)
+        tp.kill()
+        bus.close()
+        sub.close(0)
+        ctx.term()

@@ -167,6 +167,46 @@ def test_pykx_subscribes_and_receives_rows(tickbus, bus):
         serve.stop()
 
 
+def test_pykx_with_default_arguments_connects_subscribes_and_receives_rows(tickbus, bus):
+    """pykx's default connection (no `no_ctx=True`) asks at connect what `.q` is and for its
+    names (pykx/ctx.py's context interface); answered as q answers, it connects, subscribes and
+    reads the updates as pykx's tickerplant subscriber example does (RawQConnection.poll_recv)."""
+    import asyncio
+    serve = Serve(tickbus, bus, "T.")
+    records = [f for f in make_records(300) if f["kind"] == "trade"]
+
+    async def subscribe_and_read():
+        async with kx.RawQConnection("127.0.0.1", serve.port) as conn:
+            assert schema_of(await conn(".u.sub", "trade", ""))[:2] == ("trade", SCHEMAS["trade"])
+            bus.wait_subscribed("T.")
+            for f in records:
+                bus.send(f)
+            got = []
+            deadline = time.monotonic() + timeout(60)
+            while len(got) < len(records):
+                assert time.monotonic() < deadline, f"{len(got)} of {len(records)} rows"
+                message = conn.poll_recv()
+                if message is None:
+                    await asyncio.sleep(0.005)
+                    continue
+                fn, name, table = list(message)
+                assert fn.py(raw=True) == b"upd" and name.py(raw=True) == b"trade"
+                columns = [norm(c.py(raw=True)) for c in table.values()]
+                got += [list(r)[1:] for r in zip(*columns)]
+            return got
+
+    try:
+        assert asyncio.run(asyncio.wait_for(subscribe_and_read(), timeout(90))) == [
+            norm(expected_row(f)) for f in records]
+        # The synchronous connection with default arguments too.
+        conn = kx.SyncQConnection("127.0.0.1", serve.port)
+        assert schema_of(conn(".u.sub[`trade;`AAPL]"))[0] == "trade"
+        conn.close()
+        assert serve.proc.poll() is None
+    finally:
+        serve.stop()
+
+
 def test_rq_subscription_form(tickbus, bus):
     serve = Serve(tickbus, bus)
     try:
@@ -214,6 +254,52 @@ def test_slow_client_is_disconnected_others_unaffected(tickbus, bus):
         assert got == [norm(expected_row(f)) for f in records]
         serve.log.until(lambda l: "slow client disconnected" in l, 30)
         assert slow.closed_by_server()
+        assert serve.proc.poll() is None
+    finally:
+        serve.stop()
+
+
+def rss_kb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def drain(log, quiet=1.0):
+    """Reads a process's log lines until none comes for `quiet` seconds."""
+    try:
+        while True:
+            log.next(quiet / timeout(1))
+    except AssertionError:
+        pass
+    return log.all
+
+
+def test_unread_replies_count_against_the_client_queue(tickbus, bus):
+    """200,000 pipelined .u.sub requests whose replies are never read: the replies fill the
+    client's --client-queue-kb like updates do, the client is disconnected as slow, the process's
+    memory stays bounded and its log says so in a few lines, not one per request."""
+    serve = Serve(tickbus, bus, "--client-queue-kb", "256")
+    try:
+        c = RawClient(serve.port, rcvbuf=4096)
+        before = rss_kb(serve.proc.pid)
+        request = bytes(kx.serialize(kx.CharVector(".u.sub[`trade;`]"), mode=3, wait=1).copy())
+        try:
+            for _ in range(200):
+                c.sock.sendall(request * 1000)
+        except OSError:
+            pass  # closed by the server mid-send
+        assert c.closed_by_server()
+        serve.log.until(lambda l: "slow client disconnected" in l, 30)
+        assert rss_kb(serve.proc.pid) - before < 40_000
+        lines = drain(serve.log)
+        assert len([l for l in lines if "subscribed" in l]) < 100, len(lines)
+        assert len(lines) < 200, len(lines)
+        # Nothing else is affected.
+        conn = kx.SyncQConnection("127.0.0.1", serve.port, no_ctx=True)
+        assert schema_of(conn(".u.sub[`trade;`]"))[0] == "trade"
+        conn.close()
         assert serve.proc.poll() is None
     finally:
         serve.stop()
