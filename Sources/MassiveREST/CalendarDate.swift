@@ -30,8 +30,12 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
         UTCTime.daysSinceEpoch(year: Int64(year), month: Int64(month), day: Int64(day))
     }
 
-    /// 00:00 UTC of this day, in ns since the epoch.
-    var startNanoseconds: Int64 { daysSinceEpoch * 86_400 * 1_000_000_000 }
+    /// 00:00 UTC of this day, in ns since the epoch; `Int64.min` or `Int64.max` for the days
+    /// 64-bit ns do not reach (before 1677-09-22, after 2262-04-11).
+    var startNanoseconds: Int64 {
+        let (ns, overflow) = daysSinceEpoch.multipliedReportingOverflow(by: 86_400 * 1_000_000_000)
+        return overflow ? (daysSinceEpoch < 0 ? .min : .max) : ns
+    }
 
     public var description: String {
         func pad(_ n: Int, _ width: Int) -> String {
@@ -47,6 +51,14 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
 
     static func days(inMonth month: Int, year: Int) -> Int {
         Int(UTCTime.daysIn(month: Int64(month), year: Int64(year)))
+    }
+}
+
+extension Int64 {
+    /// `self + other`, clamped to `Int64.min...Int64.max`.
+    func addingSaturated(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other < 0 ? .min : .max) : sum
     }
 }
 

@@ -13,18 +13,26 @@ public enum HistoryBound: Sendable, Hashable, CustomStringConvertible {
     /// Parses user input: `YYYY-MM-DD`, an RFC 3339 time (`2025-03-04T14:30:00Z`,
     /// `2025-03-04T09:30:00.25-05:00`) or Unix time as an integer of at least 10 digits
     /// (seconds, ms, µs or ns by magnitude, as everywhere in tickbus; shorter integers are
-    /// refused so `20250304` is not taken for 1970).
+    /// refused so `20250304` is not taken for 1970). Times that 64-bit nanoseconds since the
+    /// epoch cannot hold (before 1677-09-22 or after 2262-04-11 UTC) are refused too.
     public init(parsing text: String) throws(HistoryQueryError) {
         if let date = CalendarDate(parsing: text) {
+            guard HistoryBound.nanosecondRange.contains(date.startNanoseconds) else { throw .badTime(text) }
             self = .date(date)
-        } else if let ns = HistoryBound.rfc3339(Array(text.utf8)) {
+        } else if let parsed = HistoryBound.rfc3339(Array(text.utf8)) {
+            guard let ns = parsed else { throw .badTime(text) }
             self = .instant(nanoseconds: ns)
         } else if text.utf8.count >= 10, text.utf8.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }), let value = Int64(text) {
-            self = .instant(nanoseconds: NumberText.nanoseconds(byMagnitude: value))
+            guard let ns = HistoryBound.nanoseconds(byMagnitude: value) else { throw .badTime(text) }
+            self = .instant(nanoseconds: ns)
         } else {
             throw .badTime(text)
         }
     }
+
+    /// The starts of day that 64-bit ns hold: ``CalendarDate/startNanoseconds`` is `Int64.min` or
+    /// `Int64.max` for the days out of reach.
+    static let nanosecondRange = (Int64.min + 1)...(Int64.max - 1)
 
     public var description: String {
         switch self {
@@ -34,7 +42,7 @@ public enum HistoryBound: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The earliest instant the bound can mean, whatever zone Massive applies to a date
-    /// (00:00 UTC of the day).
+    /// (00:00 UTC of the day; `Int64.min` for a day before 64-bit ns reach, `Int64.max` after).
     public var earliest: Int64 {
         switch self {
         case .date(let d): d.startNanoseconds
@@ -43,10 +51,10 @@ public enum HistoryBound: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The latest instant the bound can mean (a date ends at the latest at 00:00 of the next day
-    /// in US Eastern time, 05:00 UTC).
+    /// in US Eastern time, 05:00 UTC); `Int64.max` when that is later than 64-bit ns reach.
     public var latest: Int64 {
         switch self {
-        case .date(let d): d.startNanoseconds + 29 * 3_600 * 1_000_000_000 - 1
+        case .date(let d): d.startNanoseconds.addingSaturated(29 * 3_600 * 1_000_000_000 - 1)
         case .instant(let ns): ns
         }
     }
@@ -59,8 +67,19 @@ public enum HistoryBound: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` in ns since the epoch.
-    private static func rfc3339(_ b: [UInt8]) -> Int64? {
+    /// Unix time of any magnitude in ns (``NumberText/nanoseconds(byMagnitude:)``'s rule), or nil
+    /// when the ns do not fit in 64 bits (`99999999999` s is in the year 5138).
+    static func nanoseconds(byMagnitude value: Int64) -> Int64? {
+        let magnitude = value.magnitude
+        let scale: Int64 = magnitude < 100_000_000_000 ? 1_000_000_000
+            : magnitude < 100_000_000_000_000 ? 1_000_000 : magnitude < 100_000_000_000_000_000 ? 1_000 : 1
+        let (ns, overflow) = value.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : ns
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` in ns since the epoch: nil when the text is not
+    /// of that form, `.some(nil)` when it is but the time does not fit in 64-bit ns.
+    private static func rfc3339(_ b: [UInt8]) -> Int64?? {
         guard b.count >= 20, let date = CalendarDate(parsing: String(decoding: b[0..<10], as: UTF8.self)),
               b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") || b[10] == UInt8(ascii: " "),
               b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
@@ -96,6 +115,6 @@ public enum HistoryBound: Sendable, Hashable, CustomStringConvertible {
         }
         guard i == b.count else { return nil }
         let seconds = date.daysSinceEpoch * 86_400 + Int64(hour * 3600 + minute * 60 + second) - offsetSeconds
-        return seconds * 1_000_000_000 + fraction
+        return .some(Int64(exactly: Int128(seconds) * 1_000_000_000 + Int128(fraction)))
     }
 }
