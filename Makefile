@@ -8,7 +8,21 @@ RELEASE_BIN := .build/release/tickbus
 # The binary the Python kdb tests run (make test builds it in debug).
 TICKBUS_BIN ?= .build/debug/tickbus
 
-.PHONY: all build release deps pydeps test test-swift test-python bench demo clean
+.PHONY: all build release deps pydeps test test-swift test-python bench demo clean fuzz fuzz-build fuzz-smoke fuzz-replay
+
+# Fuzzing (docs/fuzzing.md): one libFuzzer + AddressSanitizer build of tickbus-fuzz in its own
+# directory serves every target.
+FUZZ_SCRATCH := .build/fuzz
+FUZZ_BIN := $(FUZZ_SCRATCH)/tickbus-fuzz
+FUZZ_TARGETS ?= massive-ws rest-page control kdb-ipc bar-csv wire
+# make fuzz: seconds per target; the corpus grown in $(FUZZ_SCRATCH)/corpus/TARGET is kept between runs.
+FUZZ_SECONDS ?= 600
+# make test's bounded run: seconds per target, from the committed seeds only.
+FUZZ_SMOKE_SECONDS ?= 20
+# A run slower than FUZZ_TIMEOUT s or above FUZZ_RSS_MB of memory is reported as a failure.
+FUZZ_TIMEOUT ?= 10
+FUZZ_RSS_MB ?= 2048
+FUZZ_OPTIONS = -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=$(FUZZ_RSS_MB) -malloc_limit_mb=$(FUZZ_RSS_MB) -print_final_stats=1
 
 all: build
 
@@ -43,11 +57,13 @@ release: deps
 ## and deploy/'s units and example configuration run together.
 test: deps pydeps
 	$(PYTHON) Tests/golden/make_vectors.py --check
+	$(PYTHON) Tests/fuzz/make_seeds.py --check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
 	$(MAKE) --no-print-directory test-python
 	PYKX_UNLICENSED=true TICKBUS_TEST_TIMEOUT_SCALE=3 TICKBUS_BIN=$(TICKBUS_BIN) $(PYTHON) -m pytest -q Tests/kdb
 	TICKBUS_TEST_TIMEOUT_SCALE=3 TICKBUS_BIN=$(TICKBUS_BIN) $(PYTHON) -m pytest -q Tests/deploy
+	$(MAKE) --no-print-directory fuzz-smoke
 
 ## test-python: the Python client's tests (clients/python, from the source tree) against the
 ## debug build's tickbus sim / ingest / tap.
@@ -64,6 +80,48 @@ bench: release
 demo: deps
 	$(SWIFT) build --product tickbus
 	.build/debug/tickbus demo $(DEMO_ARGS)
+
+## fuzz-build: the libFuzzer + ASan build of tickbus-fuzz (debug, so bounds checks stay on), with
+## swiftc from the parser modules' own files: Tests/fuzz/build.sh says why.
+fuzz-build:
+	Tests/fuzz/build.sh $(FUZZ_SCRATCH)
+
+## fuzz-replay: every committed seed and fixed-crash reproducer through each target, once.
+fuzz-replay: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+		dirs="Tests/fuzz/corpus/$$t"; [ -d Tests/fuzz/regressions/$$t ] && dirs="$$dirs Tests/fuzz/regressions/$$t"; \
+		$(FUZZ_BIN) $$t -runs=0 $(FUZZ_OPTIONS) $$dirs >$(FUZZ_SCRATCH)/replay-$$t.log 2>&1 \
+			|| { cat $(FUZZ_SCRATCH)/replay-$$t.log; echo "fuzz-replay: $$t failed"; exit 1; }; \
+		echo "fuzz-replay: $$t: $$(find $$dirs -type f ! -name 'README*' | wc -l) inputs ok"; \
+	done
+
+## fuzz-smoke (part of make test): the replay, then FUZZ_SMOKE_SECONDS of fuzzing per target
+## from the committed seeds. A crash fails it and leaves the input in $(FUZZ_SCRATCH)/artifacts/TARGET/.
+fuzz-smoke: fuzz-replay
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_RUN_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_WORK=$(FUZZ_SCRATCH)/smoke FUZZ_FRESH=1
+
+## fuzz: FUZZ_SECONDS (default 600) per target, growing $(FUZZ_SCRATCH)/corpus/TARGET;
+## make fuzz FUZZ_TARGETS=wire FUZZ_SECONDS=3600 for one target.
+fuzz: fuzz-replay
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_RUN_SECONDS=$(FUZZ_SECONDS) FUZZ_WORK=$(FUZZ_SCRATCH)/corpus
+
+fuzz-run:
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+		work=$(FUZZ_WORK)/$$t; artifacts=$(FUZZ_SCRATCH)/artifacts/$$t; \
+		[ -n "$(FUZZ_FRESH)" ] && rm -rf $$work; mkdir -p $$work $$artifacts; \
+		log=$(FUZZ_SCRATCH)/fuzz-$$t.log; \
+		echo "fuzz: $$t for $(FUZZ_RUN_SECONDS) s (log $$log)"; \
+		if $(FUZZ_BIN) $$t $$work Tests/fuzz/corpus/$$t -max_total_time=$(FUZZ_RUN_SECONDS) $(FUZZ_OPTIONS) \
+			-artifact_prefix=$$artifacts/ >$$log 2>&1; then \
+			grep -E '^stat::number_of_executed_units|^Done' $$log | tr '\n' ' '; echo; \
+		else \
+			grep -m1 -E 'Swift runtime failure|Fatal error|ERROR: (AddressSanitizer|libFuzzer)' $$log; \
+			grep -m3 -E ' at Sources/' $$log; \
+			echo "fuzz: $$t FAILED: reproduce with $(FUZZ_BIN) $$t $$(grep -o 'Test unit written to .*' $$log | sed 's/Test unit written to //')"; \
+			failed="$$failed $$t"; \
+		fi; \
+	done; \
+	[ -z "$$failed" ] || { echo "fuzz: failed:$$failed"; exit 1; }
 
 clean:
 	rm -rf .build

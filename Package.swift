@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "TickBusCore", targets: ["TickBusCore"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .library(name: "Bus", targets: ["Bus"]),
+        // Fuzz targets of the parsers of untrusted input (docs/fuzzing.md; `make fuzz`).
+        .executable(name: "tickbus-fuzz", targets: ["TickBusFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -145,6 +147,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["Archive", "Control", "Ingest", "KDB", "Massive", "MassiveREST", "TickBusCore"]
+        ),
+        .executableTarget(name: "TickBusFuzz", dependencies: ["FuzzTargets"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"]),
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore", "TestSupport"]),
@@ -160,6 +167,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TickBusCore"]),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "KDBTests", dependencies: ["KDB", "KDBService", "TickBusCore", "TestSupport"]),
         .testTarget(
             name: "TelemetryTests",
