@@ -67,30 +67,45 @@ public final class ArchiveWriter {
         self.configuration = configuration
     }
 
-    /// Adds one record to its file's batch; false when it is not archived (status, heartbeat, a
-    /// LATE bar, a refused symbol).
+    /// The file a record went to, to ask later whether it is written (``isWritten(_:)``).
+    public struct FileID: Hashable, Sendable {
+        let index: Int
+    }
+
+    /// Adds one record to its file's batch and returns that file; nil when it is not archived
+    /// (status, heartbeat, a LATE bar, a refused symbol).
     @discardableResult
-    public func add(_ record: Record) -> Bool {
+    public func add(_ record: Record) -> FileID? {
+        let slot: Int
         switch record {
         case .trade(let trade):
-            guard let slot = slot(.trades, trade.header) else { return false }
+            guard let s = self.slot(.trades, trade.header) else { return nil }
+            slot = s
             slots[slot].batch.append(key: trade.header.tsEvent) { RecordCSV.append(trade, to: &$0, time: &time) }
         case .quote(let quote):
-            guard let slot = slot(.quotes, quote.header) else { return false }
+            guard let s = self.slot(.quotes, quote.header) else { return nil }
+            slot = s
             slots[slot].batch.append(key: quote.header.tsEvent) { RecordCSV.append(quote, to: &$0, time: &time) }
         case .bar(let bar):
             if bar.header.flags.contains(.late) {
                 counters.late += 1
-                return false
+                return nil
             }
             let tree: Tree = bar.header.flags.contains(.local) ? .aggregated(bar.interval) : .raw(bar.interval)
-            guard let slot = slot(tree, bar.header) else { return false }
+            guard let s = self.slot(tree, bar.header) else { return nil }
+            slot = s
             slots[slot].batch.append(key: bar.header.tsEvent) { BarCSV.append(BarRow(bar), to: &$0, time: &time) }
         case .status, .heartbeat:
-            return false
+            return nil
         }
         counters.buffered += 1
-        return true
+        return FileID(index: slot)
+    }
+
+    /// Whether every row added to `file` is in the file (none waits in memory after a failed
+    /// write).
+    public func isWritten(_ file: FileID) -> Bool {
+        slots[file.index].batch.isEmpty
     }
 
     /// Writes every waiting batch; `report` hears about failures, recoveries, repairs and drops.

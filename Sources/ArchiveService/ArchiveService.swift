@@ -101,13 +101,15 @@ public final class ArchiveService: Service, Sendable {
         let writer = ArchiveWriter(configuration: configuration.writer)
         var checkpoint = ArchiveCheckpoint(path: configuration.writer.directory + "/.archive-checkpoint")
         let name = try Symbol(configuration.name)
+        let outbox = StatusOutbox(publisher: publisher, name: name)
         var counters = Counters()
         let interval = configuration.flushInterval.nanoseconds
         var nextFlush = WallClock.nanoseconds() + interval
         let metrics = configuration.metricsInterval.map { _ in SnapshotMetrics(dimensions: [("process", configuration.name)]) }
         var nextExport = Int64.min
         func flush() {
-            writer.flush { event in report(publisher, name, event) }
+            writer.flush { event in report(outbox, event) }
+            checkpoint.advance(written: writer.isWritten)
             do { try checkpoint.save() } catch { logger.error("cannot save the checkpoint: \(error)") }
             counters.writer = writer.counters
             if let metrics, let every = configuration.metricsInterval, WallClock.nanoseconds() >= nextExport {
@@ -122,24 +124,27 @@ public final class ArchiveService: Service, Sendable {
             writer.close()
         }
         while !stopping.isSet {
-            let event = try subscriber.next(timeout: .milliseconds(50))
-            switch event {
-            case .record(let record):
-                if writer.add(record) { counters.records += 1 }
-                if let missed = checkpoint.note(record) {
-                    if case .records(_, let lost, _, _) = missed { counters.missedWhileDown += lost }
-                    report(publisher, name, missed)
+            if let event = try subscriber.next(timeout: .milliseconds(50)) {
+                switch event {
+                case .record(let record):
+                    guard let file = writer.add(record) else { break }
+                    counters.records += 1
+                    if let missed = checkpoint.note(record, file: file) {
+                        if case .records(_, let lost, _, _) = missed { counters.missedWhileDown += lost }
+                        report(outbox, missed)
+                    }
+                case .gap(_, _, _, let lost):
+                    counters.gaps += 1
+                    counters.lost += lost
+                    input(outbox, event)
+                case .restart:
+                    counters.restarts += 1
+                    input(outbox, event)
+                default:
+                    break
                 }
-            case .gap(_, _, _, let lost):
-                counters.gaps += 1
-                counters.lost += lost
-                input(publisher, name, event!)
-            case .restart:
-                counters.restarts += 1
-                input(publisher, name, event!)
-            default:
-                break
             }
+            outbox.flush()
             if WallClock.nanoseconds() >= nextFlush {
                 flush()
                 nextFlush = WallClock.nanoseconds() + interval
@@ -165,13 +170,16 @@ public final class ArchiveService: Service, Sendable {
         metrics.gauge("tickbus_archive_open_files", Double(c.writer.openFiles))
     }
 
-    private func input(_ publisher: PublisherService, _ name: Symbol, _ event: BusEvent) {
+    private func input(_ outbox: StatusOutbox, _ event: BusEvent) {
         let detail = BusEventFormatter.json(event)
         logger.warning("input: \(detail)")
-        status(publisher, name, .warning, #"{"event":"input","detail":\#(detail)}"#)
+        var json = JSONObject()
+        json.add("event", string: "input")
+        json.add("detail", raw: detail)
+        outbox.send(.warning, json.text)
     }
 
-    private func report(_ publisher: PublisherService, _ name: Symbol, _ event: ArchiveWriter.Event) {
+    private func report(_ outbox: StatusOutbox, _ event: ArchiveWriter.Event) {
         var json = JSONObject()
         switch event {
         case .writeFailed(let path, let error, let buffered):
@@ -180,36 +188,36 @@ public final class ArchiveService: Service, Sendable {
             json.add("path", string: path)
             json.add("error", string: error)
             json.add("buffered", raw: String(buffered))
-            status(publisher, name, .error, json.text)
+            outbox.send(.error, json.text)
         case .recovered(let path):
             logger.notice("writing \(path) again")
             json.add("event", string: "write_recovered")
             json.add("path", string: path)
-            status(publisher, name, .info, json.text)
+            outbox.send(.info, json.text)
         case .repaired(let path, let bytes, let journal):
             logger.notice("repaired \(path): cut a torn last line of \(bytes) bytes\(journal ? ", replayed its journal" : "")")
             json.add("event", string: "repaired")
             json.add("path", string: path)
             json.add("torn_bytes", raw: String(bytes))
             json.add("journal_replayed", raw: String(journal))
-            status(publisher, name, .warning, json.text)
+            outbox.send(.warning, json.text)
         case .refused(let symbol, let reason):
             logger.warning("refused symbol: \(reason)")
             json.add("event", string: "refused_symbol")
             json.add("symbol", string: symbol)
             json.add("reason", string: reason)
-            status(publisher, name, .warning, json.text)
+            outbox.send(.warning, json.text)
         case .dropped(let rows):
             logger.error("dropped the \(rows) oldest buffered rows: files unwritable for too long")
             json.add("event", string: "dropped")
             json.add("rows", raw: String(rows))
-            status(publisher, name, .error, json.text)
+            outbox.send(.error, json.text)
         }
     }
 
-    private func report(_ publisher: PublisherService, _ name: Symbol, _ missed: ArchiveCheckpoint.Missed) {
+    private func report(_ outbox: StatusOutbox, _ missed: ArchiveCheckpoint.Missed) {
         var json = JSONObject()
-        let (topic, after, next): (Topic, ArchiveCheckpoint.Position, ArchiveCheckpoint.Position)
+        let (topic, after, next): (Topic, ArchiveCheckpoint.Position?, ArchiveCheckpoint.Position)
         switch missed {
         case .records(let t, let lost, let a, let n):
             (topic, after, next) = (t, a, n)
@@ -220,17 +228,11 @@ public final class ArchiveService: Service, Sendable {
             json.add("event", string: "publisher_restarted_while_down")
         }
         json.add("topic", string: topic.description)
-        json.add("after_sequence", raw: String(after.sequence))
+        json.add("after_sequence", raw: String(after?.sequence ?? 0))
         json.add("next_sequence", raw: String(next.sequence))
-        json.add("from", string: UTCTime.iso8601(nanoseconds: after.tsEvent))
+        if let after { json.add("from", string: UTCTime.iso8601(nanoseconds: after.tsEvent)) }
         json.add("to", string: UTCTime.iso8601(nanoseconds: next.tsEvent))
         logger.warning("while the archive was down: \(json.text); `tickbus ctl backfill` can fetch that window")
-        status(publisher, name, .warning, json.text)
-    }
-
-    private func status(_ publisher: PublisherService, _ name: Symbol, _ level: StatusLevel, _ json: String) {
-        let now = WallClock.nanoseconds()
-        publisher.submit(.status(Status(
-            header: RecordHeader(market: .unknown, tsEvent: now, tsRecv: now, symbol: name), level: level, json: json)))
+        outbox.send(.warning, json.text)
     }
 }

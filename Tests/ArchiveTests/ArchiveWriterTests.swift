@@ -20,17 +20,17 @@ private func lines(_ dir: TemporaryDirectory, _ path: String) throws -> [String]
         let dir = try TemporaryDirectory()
         let writer = ArchiveWriter(configuration: .init(directory: dir.path))
         let sec: Int64 = 1_000_000_000
-        #expect(writer.add(bar("SPY", t0)))
-        #expect(writer.add(bar("SPY", t0 + sec)))                                // February
-        #expect(writer.add(bar("SPY", t0 - 59 * sec, interval: 60)))
-        #expect(writer.add(bar("SPY", t0 - 14 * sec, interval: 15, flags: .local)))
-        #expect(writer.add(bar("EUR/USD", t0, flags: [.historical])))
+        #expect(writer.add(bar("SPY", t0)) != nil)
+        #expect(writer.add(bar("SPY", t0 + sec)) != nil)                                // February
+        #expect(writer.add(bar("SPY", t0 - 59 * sec, interval: 60)) != nil)
+        #expect(writer.add(bar("SPY", t0 - 14 * sec, interval: 15, flags: .local)) != nil)
+        #expect(writer.add(bar("EUR/USD", t0, flags: [.historical])) != nil)
         #expect(writer.add(.trade(Trade(header: RecordHeader(market: .stocks, tsEvent: t0, tsRecv: t0, symbol: "BRK.B"),
-                                         price: Price(units: 5), size: 1))))
+                                         price: Price(units: 5), size: 1))) != nil)
         #expect(writer.add(.quote(Quote(header: RecordHeader(market: .options, tsEvent: t0, tsRecv: t0, symbol: "O:SPY251219C00650000"),
-                                         bidPrice: .null, askPrice: Price(units: 2), bidSize: 0, askSize: 3))))
-        #expect(!writer.add(.status(Status(header: RecordHeader(market: .unknown, tsEvent: t0, tsRecv: t0, symbol: "ingest"),
-                                           level: .info, json: "{}"))))
+                                         bidPrice: .null, askPrice: Price(units: 2), bidSize: 0, askSize: 3))) != nil)
+        #expect(writer.add(.status(Status(header: RecordHeader(market: .unknown, tsEvent: t0, tsRecv: t0, symbol: "ingest"),
+                                           level: .info, json: "{}"))) == nil)
         var events: [ArchiveWriter.Event] = []
         writer.flush { events.append($0) }
         #expect(events.isEmpty)
@@ -54,10 +54,10 @@ private func lines(_ dir: TemporaryDirectory, _ path: String) throws -> [String]
         writer.add(bar("AAPL", t0 - 1_000_000_000, flags: .local))
         writer.flush { _ in }
         writer.add(bar("AAPL", t0 - 2_000_000_000, flags: [.local, .revision], close: 3))
-        #expect(!writer.add(bar("AAPL", t0 - 1_000_000_000, flags: [.local, .late], close: 9)))
+        #expect(writer.add(bar("AAPL", t0 - 1_000_000_000, flags: [.local, .late], close: 9)) == nil)
         // A symbol can hold `.` but must start with a letter or digit: `..` can never become a path.
-        #expect(!writer.add(bar("..", t0)))
-        #expect(!writer.add(bar("..", t0 + 1)))
+        #expect(writer.add(bar("..", t0)) == nil)
+        #expect(writer.add(bar("..", t0 + 1)) == nil)
         var events: [ArchiveWriter.Event] = []
         writer.flush { events.append($0) }
         #expect(events.count == 1)

@@ -189,6 +189,75 @@ struct ArchiveProcessTests {
         #expect(events.contains { $0.contains(#""event":"write_recovered""#) }, "\(events)")
     }
 
+    /// Nothing is lost without a report across a `kill -9`: rows held in memory for a file that
+    /// could not be written are not in the checkpoint (they are reported after the restart), a
+    /// topic the files never had is checked too (a new symbol while the archive was down), and
+    /// the reports reach an `S.archive` reader that connects after the restart.
+    @Test func everyLossAcrossAKillIsReportedToALateReader() async throws {
+        let data = NSTemporaryDirectory() + "tickbus-archive-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try "in the way".write(toFile: data + "/raw_1s", atomically: false, encoding: .utf8)
+        let context = try ZMQContext()
+        let publisher = try Publisher(
+            context: context, configuration: .init(name: "test", endpoints: ["tcp://127.0.0.1:*"], epoch: 77))
+        let t0: Int64 = 1_704_187_800_000_000_000
+        func trade(_ symbol: Symbol, _ i: Int64) throws {
+            _ = try publisher.publish(.trade(Trade(
+                header: RecordHeader(market: .stocks, tsEvent: t0 + i * 1_000_000, tsRecv: t0, symbol: symbol),
+                price: Price(units: 1), size: 1)))
+        }
+        func bar(_ i: Int64) throws {
+            _ = try publisher.publish(.bar(Bar(
+                header: RecordHeader(market: .stocks, tsEvent: t0 + i * 1_000_000_000, tsRecv: t0, symbol: "SPY"),
+                open: Price(units: 1), high: Price(units: 2), low: Price(units: 1), close: Price(units: 2), volume: 10,
+                interval: .second)))
+        }
+        let status = "tcp://127.0.0.1:\(CtlProcessTests.freePort())"
+        let arguments = ["archive", "--bus", publisher.endpoints[0], "--data-dir", data, "--flush-interval", "0.1", "--publish", status]
+
+        let first = try TickBusProcess(arguments)
+        #expect(try publisher.waitForSubscriber(matching: "A.SPY", timeout: .seconds(20)))
+        for i in 1...3 { try trade("AAPL", Int64(i)) }  // T.AAPL 1-3: written
+        for i in 1...5 { try bar(Int64(i)) }            // A.SPY 1-5: held, raw_1s cannot be made
+        try await first.waitUntil(timeout: 20, "the write failure") { _, err in err.contains("rows kept and retried") }
+        try await Task.sleep(for: .seconds(0.5))        // flushes and checkpoints after it
+        first.killHard()
+        _ = await first.wait()
+        try FileManager.default.removeItem(atPath: data + "/raw_1s")
+        for i in 4...5 { try trade("AAPL", Int64(i)) }  // while down
+        try bar(6)
+        for i in 1...2 { try trade("MSFT", Int64(i)) }  // a symbol new while down
+
+        let second = try TickBusProcess(arguments)
+        defer { second.interrupt(); second.finish() }
+        #expect(try publisher.waitForSubscriber(matching: "T.MSFT", timeout: .seconds(20)))
+        try trade("AAPL", 6)
+        try bar(7)
+        try trade("MSFT", 3)
+        try await second.waitUntil(timeout: 20, "three reports in the log") { _, err in
+            err.components(separatedBy: "missed_while_down").count > 3
+        }
+        try await Task.sleep(for: .seconds(1))
+        // A reader that comes a while after the restart still hears every report.
+        let statuses = try Collector(endpoints: [status], filters: ["S.archive"])
+        var reports: [String: [String: Any]] = [:]
+        for _ in 0..<200 where reports.count < 3 {
+            try await Task.sleep(for: .milliseconds(50))
+            for case .status(let s) in statuses.received where s.json.contains("missed_while_down") {
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(s.json.utf8)) as? [String: Any])
+                reports[json["topic"] as? String ?? "?"] = json
+            }
+        }
+        _ = statuses.stop()
+        #expect(reports["T.AAPL"]?["lost"] as? Int == 2 && reports["T.AAPL"]?["after_sequence"] as? Int == 3, "\(reports)")
+        #expect(reports["A.SPY"]?["lost"] as? Int == 6 && reports["A.SPY"]?["after_sequence"] as? Int == 0, "\(reports)")
+        #expect(reports["T.MSFT"]?["lost"] as? Int == 2 && reports["T.MSFT"]?["next_sequence"] as? Int == 3, "\(reports)")
+        let spy = data + "/raw_1s/SPY/SPY_2024_01.csv"
+        for _ in 0..<100 where ((try? rows(spy))?.count ?? 0) < 1 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try rows(spy).count == 1, "only the bar after the restart is in the file")
+    }
+
     @Test func aBadTopicIsAClearErrorAtStart() async throws {
         let run = try TickBusProcess(["archive", "X.AAPL"])
         let (status, _, err) = await run.wait()
