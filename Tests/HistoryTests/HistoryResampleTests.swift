@@ -32,16 +32,23 @@ import TickBusCore
         }
     }
 
-    @Test func aMalformedRowIsReportedWithFileAndLineAndOtherMonthsGoOn() throws {
+    /// Two months of QQQ with `row` as line 6 of March, resampled to minutes: the summary, and
+    /// the raw and output directories (removed by the caller).
+    func resampleWithBadRow(_ row: String) throws -> (HistoryResample.Summary, raw: String, out: String) {
         let raw = temporaryDirectory("raw"), out = temporaryDirectory("out")
-        defer { for d in [raw, out] { try? FileManager.default.removeItem(atPath: d) } }
         try writeRandomSecondBars(raw, symbol: "QQQ", year: 2024, month: 3, days: 1...1, seed: 3)
         try writeRandomSecondBars(raw, symbol: "QQQ", year: 2024, month: 4, days: 1...1, seed: 4)
         let path = "\(raw)/QQQ/QQQ_2024_03.csv"
         var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-        lines[5] = "2024-03-01 14:30:09+00:00,1,2,x,1,10"
+        lines[5] = row
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let summary = try HistoryResample(inputDirectory: raw, outputDirectory: out, intervals: [.minute]).run(symbol: "QQQ")
+        return (summary, raw, out)
+    }
+
+    @Test func aMalformedRowIsReportedWithFileAndLineAndOtherMonthsGoOn() throws {
+        let (summary, raw, out) = try resampleWithBadRow("2024-03-01 14:30:09+00:00,1,2,x,1,10")
+        defer { for d in [raw, out] { try? FileManager.default.removeItem(atPath: d) } }
         #expect(summary.files == 1)
         #expect(summary.problems.map(\.line) == [6])
         #expect(summary.problems.first?.description.contains("QQQ_2024_03.csv:6: low \"x\" is not a number") == true)
@@ -61,15 +68,8 @@ import TickBusCore
         ("9999-03-01 14:30:09+00:00,1,1,1,1,10", "bad ts_event: out of range"),
     ])
     func outOfRangeRowsAreReportedWithFileAndLine(_ row: String, _ message: String) throws {
-        let raw = temporaryDirectory("raw"), out = temporaryDirectory("out")
+        let (summary, raw, out) = try resampleWithBadRow(row)
         defer { for d in [raw, out] { try? FileManager.default.removeItem(atPath: d) } }
-        try writeRandomSecondBars(raw, symbol: "QQQ", year: 2024, month: 3, days: 1...1, seed: 3)
-        try writeRandomSecondBars(raw, symbol: "QQQ", year: 2024, month: 4, days: 1...1, seed: 4)
-        let path = "\(raw)/QQQ/QQQ_2024_03.csv"
-        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-        lines[5] = row
-        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        let summary = try HistoryResample(inputDirectory: raw, outputDirectory: out, intervals: [.minute]).run(symbol: "QQQ")
         #expect(summary.files == 1)
         #expect(summary.problems.map(\.line) == [6])
         #expect(summary.problems.first?.description.contains("QQQ_2024_03.csv:6: \(message)") == true, "\(summary.problems)")
