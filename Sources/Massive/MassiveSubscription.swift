@@ -17,16 +17,14 @@ public enum MassiveSubscription {
         }
     }
 
-    /// Splits comma-separated params and checks each; duplicates are kept once, in order.
-    /// A list with nothing in it (`""`, `","`) gives no params; the caller decides if that is
-    /// an error.
+    /// Splits params separated by commas or white space (a shard file may hold one per line)
+    /// and checks each; duplicates are kept once, in order. A list with nothing in it (`""`,
+    /// `","`) gives no params; the caller decides if that is an error.
     public static func parse(_ lists: [String], market: Market) throws(MassiveConfigurationError) -> [String] {
         var result: [String] = []
         for list in lists {
-            for raw in list.split(separator: ",") {
-                let trimmed = raw.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
-                if trimmed.isEmpty { continue }
-                let param = try validate(String(trimmed), market: market)
+            for raw in list.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
+                let param = try validate(String(raw), market: market)
                 if !result.contains(param) { result.append(param) }
             }
         }

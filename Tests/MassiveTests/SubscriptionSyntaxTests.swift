@@ -39,8 +39,8 @@ struct SubscriptionSyntaxTests {
     }
 
     @Test func listsSplitTrimAndDeduplicate() throws {
-        #expect(try MassiveSubscription.parse(["T.AAPL, Q.MSFT", "T.AAPL,,A.*", "", ","], market: .stocks)
-            == ["T.AAPL", "Q.MSFT", "A.*"])
+        #expect(try MassiveSubscription.parse(["T.AAPL, Q.MSFT", "T.AAPL,,A.*", "", ",", "Q.SPY\nQ.QQQ\r\n"], market: .stocks)
+            == ["T.AAPL", "Q.MSFT", "A.*", "Q.SPY", "Q.QQQ"])
         #expect(throws: MassiveConfigurationError.self) { try MassiveSubscription.parse(["T.AAPL,ZZ.X"], market: .stocks) }
     }
 }
