@@ -221,7 +221,13 @@ struct ArchiveProcessTests {
         for i in 1...3 { try trade("AAPL", Int64(i)) }  // T.AAPL 1-3: written
         for i in 1...5 { try bar(Int64(i)) }            // A.SPY 1-5: held, raw_1s cannot be made
         try await first.waitUntil(timeout: 20, "the write failure") { _, err in err.contains("rows kept and retried") }
-        try await Task.sleep(for: .seconds(0.5))        // flushes and checkpoints after it
+        let checkpoint = data + "/.archive-checkpoint"
+        for _ in 0..<400 where !((try? String(contentsOfFile: checkpoint, encoding: .utf8)) ?? "").contains("T.AAPL 77 3 ") {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let saved = (try? String(contentsOfFile: checkpoint, encoding: .utf8)) ?? ""
+        #expect(saved.contains("T.AAPL 77 3 ") && !saved.contains("A.SPY"), "held rows are not in the checkpoint: \(saved)")
+        try await Task.sleep(for: .seconds(0.3))        // more flushes: A.SPY still held
         first.killHard()
         _ = await first.wait()
         try FileManager.default.removeItem(atPath: data + "/raw_1s")
