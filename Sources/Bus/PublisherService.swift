@@ -115,11 +115,13 @@ public final class PublisherService: Sendable {
     /// `body` is then cancelled. A service wraps its work in it so that a dead publisher ends
     /// the process with an error instead of leaving it up and silent.
     public func watching(_ body: @escaping @Sendable () async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await body() }
-            group.addTask { try await self.failure() }
+        // Each child says whether it is `body`: only its end (or a failure) ends the wait; a
+        // cancelled `failure()` returns, and `body`'s own outcome, error or not, must still win.
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { try await body(); return true }
+            group.addTask { try await self.failure(); return false }
             defer { group.cancelAll() }
-            try await group.next()
+            for try await isBody in group where isBody { return }
         }
     }
 
