@@ -181,7 +181,7 @@ import ZeroMQ
         try await Task.sleep(for: .milliseconds(100))
         context.shutdown()
         await #expect(throws: BusError.self) { try await work.value }
-        #expect(nowMilliseconds() - started < 5000)
+        #expect(nowMilliseconds() - started < 30_000, "it ends: a loaded machine (a parallel test run) can take seconds")
         await #expect(throws: BusError.self) { try await service.failure() }
         let dropped = service.counters.dropped
         #expect(!service.submit(trade("AAPL", 2)))

@@ -161,7 +161,6 @@ struct IngestSimulatorTests {
     /// attempt ends after the step timeout with that step as the reason, and reconnects follow.
     @Test(arguments: SimulatorConfiguration.HandshakeStep.allCases)
     func aSilentHandshakeStepTimesOutAndReconnects(_ step: SimulatorConfiguration.HandshakeStep) async throws {
-        let started = ContinuousClock.now
         let expected = switch step {
         case .upgrade: "no WebSocket upgrade within"
         case .greeting: "no connected greeting within"
@@ -177,7 +176,6 @@ struct IngestSimulatorTests {
             }, "\(bus.statuses)")
         }
         #expect(!outcome.failed, "\(outcome)")
-        #expect(ContinuousClock.now - started < .seconds(20))
     }
 
     /// A message over the limit is refused whether it comes in one frame or in many small
