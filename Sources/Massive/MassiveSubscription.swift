@@ -51,8 +51,7 @@ public enum MassiveSubscription {
             return "a ticker is 1 to \(FixedString.capacity) characters, or * for all"
         }
         let allowed = ticker.utf8.allSatisfy { b in
-            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b)
-                || b == UInt8(ascii: ".") || b == UInt8(ascii: "-") || b == UInt8(ascii: "/") || b == UInt8(ascii: ":")
+            isAlphanumeric(b) || b == UInt8(ascii: ".") || b == UInt8(ascii: "-") || b == UInt8(ascii: "/") || b == UInt8(ascii: ":")
         }
         guard allowed else { return "tickers are upper-case letters, digits and . - / : only (* alone for all)" }
         guard let first = ticker.utf8.first, let last = ticker.utf8.last, isAlphanumeric(first), isAlphanumeric(last) else {

@@ -161,7 +161,19 @@ public struct JSONObject {
     /// `value` as a JSON string literal.
     public static func quote(_ value: String) -> String {
         var out = "\""
-        for scalar in value.unicodeScalars { appendEscaped(scalar, to: &out) }
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
         return out + "\""
     }
 
@@ -183,20 +195,6 @@ public struct JSONObject {
         case "\"", "\\", "\n", "\r", "\t": 2
         case _ where scalar.value < 0x20: 6
         default: UTF8.width(scalar)
-        }
-    }
-
-    private static func appendEscaped(_ scalar: Unicode.Scalar, to out: inout String) {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
         }
     }
 }
