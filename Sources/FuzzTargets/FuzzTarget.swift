@@ -100,6 +100,13 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         // snapshot / subscribe: topic patterns.
         if let topics = try? request.strings("topics") {
             for pattern in topics { _ = try? TopicFilter(pattern) }
+            // subscribe / unsubscribe: Massive params, as ingest checks them for its market.
+            for market in Market.allCases {
+                if let params = try? MassiveSubscription.parse(topics, market: market) {
+                    precondition(params.allSatisfy { (try? MassiveSubscription.validate($0, market: market)) == $0 },
+                                 "a parsed subscription does not validate")
+                }
+            }
         }
         // backfill: the fields ingest reads (BackfillRequest.init(_:market:), internal there).
         func bound(_ key: String) -> HistoryBound? {
