@@ -15,7 +15,7 @@ struct HistoryFetchProcessTests {
             sim.interrupt()
             sim.finish()
         }
-        try await waitUntilListening(port)
+        try await waitUntilListening(sim, port)
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("tickbus-fetch-process-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -57,7 +57,7 @@ struct HistoryFetchProcessTests {
             sim.interrupt()
             sim.finish()
         }
-        try await waitUntilListening(port)
+        try await waitUntilListening(sim, port)
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("tickbus-fetch-kill-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -84,12 +84,12 @@ struct HistoryFetchProcessTests {
         #expect(left.isEmpty, "\(left)")
     }
 
-    private func waitUntilListening(_ port: Int) async throws {
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            if onLoopback(port: port, connect) { return }
-            try await Task.sleep(for: .milliseconds(100))
+    /// Waits until `sim` accepts connections on `port`; throws with its output if it exits first.
+    /// A minute: the first launches of a debug binary with the whole suite running in parallel
+    /// on 2 cores once took more than 20 s.
+    private func waitUntilListening(_ sim: TickBusProcess, _ port: Int) async throws {
+        try await sim.waitUntil(timeout: 60, "tickbus sim listening on port \(port)") { _, _ in
+            onLoopback(port: port, connect)
         }
-        Issue.record("tickbus sim did not listen on port \(port)")
     }
 }
