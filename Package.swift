@@ -32,7 +32,9 @@ let package = Package(
             providers: [.apt(["libzmq3-dev"])]
         ),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
-        .target(name: "TickBusCore"),
+        // The JSON scanner, field table and unescaper every JSON reader uses; no dependencies.
+        .target(name: "JSONText"),
+        .target(name: "TickBusCore", dependencies: ["JSONText"]),
         .target(
             name: "Bus",
             dependencies: [
@@ -44,7 +46,7 @@ let package = Package(
         .target(
             name: "Massive",
             dependencies: [
-                "TickBusCore",
+                "JSONText", "TickBusCore",
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -54,7 +56,7 @@ let package = Package(
         .target(
             name: "MassiveREST",
             dependencies: [
-                "Massive", "TickBusCore",
+                "JSONText", "Massive", "TickBusCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

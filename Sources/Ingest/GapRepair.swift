@@ -1,6 +1,7 @@
 import Bus
 import Control
 import Logging
+import Massive
 import MassiveREST
 import TickBusCore
 
@@ -53,12 +54,8 @@ final class GapRepair: Sendable {
         for param in subscriptions.stream.subscriptions {
             guard let dot = param.firstIndex(of: ".") else { continue }
             let channel = param[..<dot], ticker = String(param[param.index(after: dot)...])
-            let kind: TopicKind
-            switch channel {
-            case "A", "XAS", "CAS": kind = .secondBar
-            case "AM", "XA", "CA": kind = .minuteBar
-            default: continue
-            }
+            let kind = MassiveChannel.named(channel, in: market)?.kind
+            guard kind == .secondBar || kind == .minuteBar, let kind else { continue }
             let timespan: BackfillTimespan = kind == .secondBar ? .second : .minute
             let symbols = ticker == "*" ? (lastValues?.symbols(of: kind).map(\.description) ?? []) : [ticker]
             for symbol in symbols where !targets.contains(where: { $0.0 == symbol && $0.1 == timespan }) {

@@ -1,4 +1,5 @@
 import Logging
+import Massive
 import TickBusCore
 
 /// `--on-demand`: turns the prefixes bus subscribers hold (XPUB subscription messages) into
@@ -31,31 +32,10 @@ final class OnDemand: Sendable {
     static func param(for prefix: [UInt8], market: Market) -> String? {
         let text = String(decoding: prefix, as: UTF8.self)
         guard let dot = text.firstIndex(of: ".") else { return nil }
-        guard let kind = TopicKind(code: text[..<dot]), let channel = channel(kind, market) else { return nil }
+        guard let kind = TopicKind(code: text[..<dot]), let channel = MassiveChannel.publishing(kind, in: market)?.code else { return nil }
         let rest = text[text.index(after: dot)...]
         if rest.isEmpty { return channel + ".*" }
         guard rest.hasSuffix(" "), rest.count > 1 else { return nil }
         return channel + "." + rest.dropLast()
-    }
-
-    /// Massive's channel code for a bus topic kind in a market.
-    static func channel(_ kind: TopicKind, _ market: Market) -> String? {
-        switch (market, kind) {
-        case (.crypto, .trade): "XT"
-        case (.crypto, .quote): "XQ"
-        case (.crypto, .secondBar): "XAS"
-        case (.crypto, .minuteBar): "XA"
-        case (.forex, .quote): "C"
-        case (.forex, .secondBar): "CAS"
-        case (.forex, .minuteBar): "CA"
-        case (.forex, .trade): nil
-        case (.indices, .trade): "V"
-        case (.indices, .quote): nil
-        case (_, .trade): "T"
-        case (_, .quote): "Q"
-        case (_, .secondBar): "A"
-        case (_, .minuteBar): "AM"
-        default: nil
-        }
     }
 }

@@ -1,3 +1,4 @@
+import JSONText
 import TickBusCore
 
 /// A status message from Massive (`{"ev":"status","status":"auth_success","message":"authenticated"}`).
@@ -103,17 +104,28 @@ public struct DecodeCounters: Sendable, Equatable {
 public struct MassiveDecoder: Sendable {
     public let market: Market
     public private(set) var counters = DecodeCounters()
-    private var fields = EventFields()
+    private var fields = JSONFieldTable<EventField>()
+    /// The market's published channels, by packed code.
+    private let routes: [Route]
+
+    private struct Route {
+        let code: UInt64
+        let kind: TopicKind
+        let symbol: EventField
+    }
 
     public init(market: Market) {
         self.market = market
+        routes = MassiveChannel.all(market).compactMap { channel in
+            channel.kind.map { Route(code: EventCode.pack(channel.code), kind: $0, symbol: channel.symbol) }
+        }
     }
 
     /// Decodes one text frame and passes each event to `sink`, in frame order.
     /// `receivedAt` (ns since the epoch) becomes each record's `ts_recv`.
     public mutating func decode(_ frame: UnsafeRawBufferPointer, receivedAt: Int64, _ sink: (MassiveEvent) -> Void) {
         counters.frames += 1
-        var json = JSONBytes(frame)
+        var json = JSONScanner(frame)
         switch json.peek() {
         case UInt8(ascii: "["):
             json.index += 1
@@ -140,30 +152,17 @@ public struct MassiveDecoder: Sendable {
 
     /// Decodes one object; returns false when the frame cannot be walked any further.
     private mutating func element(
-        _ json: inout JSONBytes, _ frame: UnsafeRawBufferPointer, _ receivedAt: Int64, _ sink: (MassiveEvent) -> Void
+        _ json: inout JSONScanner, _ frame: UnsafeRawBufferPointer, _ receivedAt: Int64, _ sink: (MassiveEvent) -> Void
     ) -> Bool {
         counters.events += 1
-        fields.reset()
         do {
-            try json.expect(UInt8(ascii: "{"))
-            if !json.consume(UInt8(ascii: "}")) {
-                repeat {
-                    guard json.peek() == UInt8(ascii: "\"") else { throw JSONBytes.Malformed() }
-                    let key = try json.string()
-                    try json.expect(UInt8(ascii: ":"))
-                    let value = try json.value()
-                    if !key.escaped, let field = FieldKey.lookup(UnsafeRawBufferPointer(rebasing: frame[key.start..<key.end])) {
-                        fields.set(field, .init(start: value.start, end: value.end, kind: value.kind, escaped: value.escaped))
-                    }
-                } while json.consume(UInt8(ascii: ","))
-                try json.expect(UInt8(ascii: "}"))
-            }
+            try fields.read(&json)
         } catch {
             note(.malformedJSON)
             return false
         }
         do {
-            if let event = try event(EventView(frame: frame, fields: fields), receivedAt) { sink(event) }
+            if let event = try event(EventView(text: frame, fields: fields), receivedAt) { sink(event) }
         } catch {
             note(error)
         }
@@ -196,31 +195,30 @@ public struct MassiveDecoder: Sendable {
         let code = EventCode.pack(view.bytes(ev))
         if code == EventCode.status {
             counters.statuses += 1
-            return .status(MassiveStatus(status: view.text(.status), message: view.text(.message)))
+            return .status(MassiveStatus(status: view.string(.status), message: view.string(.message)))
         }
-        let record: Record?
-        switch (market, code) {
-        case (.stocks, EventCode.T), (.options, EventCode.T), (.futures, EventCode.T):
-            record = .trade(try view.trade(market, receivedAt, symbol: .sym, size: market == .stocks ? .ds : nil, counters: &counters))
-        case (.crypto, EventCode.XT):
-            record = .trade(try view.trade(market, receivedAt, symbol: .pair, size: nil, counters: &counters))
-        case (.indices, EventCode.V):
-            record = .trade(try view.indexValue(receivedAt))
-        case (.stocks, EventCode.Q), (.options, EventCode.Q), (.futures, EventCode.Q):
-            record = .quote(try view.quote(market, receivedAt, symbol: .sym))
-        case (.crypto, EventCode.XQ):
-            record = .quote(try view.quote(market, receivedAt, symbol: .pair))
-        case (.forex, EventCode.C):
-            record = .quote(try view.forexQuote(receivedAt))
-        case (_, EventCode.A), (.forex, EventCode.CAS), (.crypto, EventCode.XAS):
-            record = .bar(try view.bar(market, receivedAt, interval: .second, symbol: code == EventCode.A ? .sym : .pair))
-        case (_, EventCode.AM), (.forex, EventCode.CA), (.crypto, EventCode.XA):
-            record = .bar(try view.bar(market, receivedAt, interval: .minute, symbol: code == EventCode.AM ? .sym : .pair))
-        default:
+        guard let route = routes.first(where: { $0.code == code }) else {
             counters.countUnpublished(code)
-            record = nil
+            return nil
         }
-        guard let record else { return nil }
+        let record: Record
+        switch route.kind {
+        case .trade where market == .indices:
+            record = .trade(try view.indexValue(receivedAt))
+        case .trade:
+            record = .trade(try view.trade(market, receivedAt, symbol: route.symbol, size: market == .stocks ? .ds : nil, cuts: &counters.problems))
+        case .quote where market == .forex:
+            record = .quote(try view.forexQuote(receivedAt))
+        case .quote:
+            record = .quote(try view.quote(market, receivedAt, symbol: route.symbol))
+        case .secondBar:
+            record = .bar(try view.bar(market, receivedAt, interval: .second, symbol: route.symbol))
+        case .minuteBar:
+            record = .bar(try view.bar(market, receivedAt, interval: .minute, symbol: route.symbol))
+        case .bar, .status, .heartbeat:
+            counters.countUnpublished(code)
+            return nil
+        }
         counters.records += 1
         return .record(record)
     }
@@ -237,6 +235,11 @@ enum EventCode {
         var value: UInt64 = 0
         for (i, b) in bytes.enumerated() { value |= UInt64(b) << UInt64(8 * i) }
         return value
+    }
+
+    static func pack(_ text: String) -> UInt64 {
+        var text = text
+        return text.withUTF8 { pack(UnsafeRawBufferPointer($0)) }
     }
 
     /// Unknown codes past ``DecodeCounters/maxUnpublishedCodes``; no packed code of 8 bytes or
@@ -257,16 +260,4 @@ enum EventCode {
     }
 
     static let status = code("status")
-    static let T = code("T")
-    static let Q = code("Q")
-    static let A = code("A")
-    static let AM = code("AM")
-    static let V = code("V")
-    static let C = code("C")
-    static let CA = code("CA")
-    static let CAS = code("CAS")
-    static let XT = code("XT")
-    static let XQ = code("XQ")
-    static let XA = code("XA")
-    static let XAS = code("XAS")
 }

@@ -4,19 +4,6 @@ import TickBusCore
 /// so nothing else is saved, sent upstream or echoed back: a channel of the market (`T`, `XT`,
 /// `C`, …, upper case), then `*` or one ticker of the market's form.
 public enum MassiveSubscription {
-    /// The channels a market's WebSocket cluster serves.
-    public static func channels(_ market: Market) -> [String] {
-        switch market {
-        case .stocks: ["T", "Q", "A", "AM", "LULD", "NOI", "FMV", "LV"]
-        case .options: ["T", "Q", "A", "AM", "FMV", "LV"]
-        case .indices: ["V", "A", "AM"]
-        case .forex: ["C", "CA", "CAS", "FMV"]
-        case .crypto: ["XT", "XQ", "XA", "XAS", "XL2", "FMV"]
-        case .futures: ["T", "Q", "A", "AM"]
-        case .unknown: []
-        }
-    }
-
     /// Splits params separated by commas or white space (a shard file may hold one per line)
     /// and checks each; duplicates are kept once, in order. A list with nothing in it (`""`,
     /// `","`) gives no params; the caller decides if that is an error.
@@ -36,9 +23,8 @@ public enum MassiveSubscription {
         func bad(_ reason: String) -> MassiveConfigurationError { .invalidSubscription(param, reason: reason) }
         guard let dot = param.firstIndex(of: ".") else { throw bad("expected EV.TICKER, e.g. T.AAPL or A.*") }
         let channel = String(param[..<dot]), ticker = param[param.index(after: dot)...]
-        let channels = channels(market)
-        guard channels.contains(channel) else {
-            throw bad("\(market.name) channels are \(channels.joined(separator: ", "))")
+        guard MassiveChannel.named(channel, in: market) != nil else {
+            throw bad("\(market.name) channels are \(MassiveChannel.all(market).map(\.code).joined(separator: ", "))")
         }
         if ticker == "*" { return param }
         if let reason = tickerProblem(ticker, channel: channel, market: market) { throw bad(reason) }

@@ -1,32 +1,24 @@
+import JSONText
 import Massive
 
 /// The message of a Massive error body: `error` (status `ERROR`) or `message` (status
 /// `NOT_AUTHORIZED`, `NOT_FOUND`); for a body that is not JSON, its first line.
 enum ErrorBody {
-    static func message(_ body: UnsafeRawBufferPointer) -> String? {
-        var json = JSONBytes(body)
-        var error: String?
-        var message: String?
-        do throws(JSONBytes.Malformed) {
-            try json.expect(UInt8(ascii: "{"))
-            if !json.consume(UInt8(ascii: "}")) {
-                repeat {
-                    json.skipWhitespace()
-                    let key = try json.string()
-                    try json.expect(UInt8(ascii: ":"))
-                    let value = try json.value()
-                    guard value.kind == .string else { continue }
-                    let name = UnsafeRawBufferPointer(rebasing: body[key.start..<key.end])
-                    let raw = UnsafeRawBufferPointer(rebasing: body[value.start..<value.end])
-                    let text = value.escaped ? JSONUnescape.string(raw) : String(decoding: raw, as: UTF8.self)
-                    if name.elementsEqual("error".utf8) { error = text }
-                    if name.elementsEqual("message".utf8) { message = text }
-                } while json.consume(UInt8(ascii: ","))
-            }
-        } catch _ {
-            return error ?? message ?? firstLine(body)
+    enum Field: Int, JSONFieldKey {
+        case error, message
+
+        static func lookup(_ bytes: UnsafeRawBufferPointer) -> Field? {
+            matches(bytes, "error") ? .error : matches(bytes, "message") ? .message : nil
         }
-        return error ?? message
+    }
+
+    static func message(_ body: UnsafeRawBufferPointer) -> String? {
+        var json = JSONScanner(body)
+        var fields = JSONFieldTable<Field>()
+        let complete = (try? fields.read(&json)) != nil
+        let view = FieldView(text: body, fields: fields)
+        func text(_ field: Field) -> String? { view.fields[field]?.kind == .string ? view.string(field) : nil }
+        return complete ? text(.error) ?? text(.message) : text(.error) ?? text(.message) ?? firstLine(body)
     }
 
     /// The first non-empty line of a text body, at most 200 characters, without markup.

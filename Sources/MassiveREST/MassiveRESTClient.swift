@@ -86,8 +86,11 @@ public final class MassiveRESTClient: Sendable {
             summary.pages += 1
             summary.records += parsed.records.count
             summary.skipped += parsed.skipped
+            summary.cuts.merge(parsed.cuts, uniquingKeysWith: +)
             summary.bytes += body.readableBytes
-            events(.page(number: summary.pages, records: parsed.records.count, bytes: body.readableBytes, skipped: parsed.skipped))
+            events(.page(
+                number: summary.pages, records: parsed.records.count, bytes: body.readableBytes, skipped: parsed.skipped,
+                cut: Int(clamping: parsed.cuts.values.reduce(0, +))))
             if !parsed.records.isEmpty { try await page(parsed.records) }
             guard let next = parsed.nextURL else { return summary }
             url = try resolve(next, after: url)

@@ -1,3 +1,4 @@
+import JSONText
 import Massive
 import TickBusCore
 
@@ -9,6 +10,9 @@ public struct RESTPage: Sendable {
     public var nextURL: String?
     /// Results left out: no usable time or price, or a field of the wrong type.
     public var skipped = 0
+    /// Results kept with a field cut, by reason (``DecodeProblem/conditionsTruncated``,
+    /// ``DecodeProblem/tradeIDTooLong``), counted as the WebSocket decoder counts them.
+    public var cuts: [DecodeProblem: UInt64] = [:]
 
     public init() {}
 }
@@ -35,7 +39,7 @@ public struct RESTPageParser: Sendable {
     public let kind: HistoryKind
     public let symbol: Symbol
     public let market: Market
-    private var fields = ResultFields()
+    private var fields = JSONFieldTable<ResultField>()
 
     public init(kind: HistoryKind, symbol: Symbol, market: Market) {
         self.kind = kind
@@ -49,7 +53,7 @@ public struct RESTPageParser: Sendable {
 
     /// Parses one response body; `receivedAt` (ns since the epoch) becomes each record's `tsRecv`.
     public mutating func parse(_ body: UnsafeRawBufferPointer, receivedAt: Int64) throws(RESTPageError) -> RESTPage {
-        var json = JSONBytes(body)
+        var json = JSONScanner(body)
         var page = RESTPage()
         let problem: String?
         do {
@@ -63,8 +67,8 @@ public struct RESTPageParser: Sendable {
 
     /// Walks the top-level object; returns what is wrong with it, if anything is.
     private mutating func walk(
-        _ json: inout JSONBytes, _ body: UnsafeRawBufferPointer, _ receivedAt: Int64, _ page: inout RESTPage
-    ) throws(JSONBytes.Malformed) -> String? {
+        _ json: inout JSONScanner, _ body: UnsafeRawBufferPointer, _ receivedAt: Int64, _ page: inout RESTPage
+    ) throws(JSONScanner.Malformed) -> String? {
         guard json.peek() == UInt8(ascii: "{") else { return json.atEnd ? "empty body" : "not a JSON object" }
         json.index += 1
         if !json.consume(UInt8(ascii: "}")) {
@@ -83,7 +87,7 @@ public struct RESTPageParser: Sendable {
                     let value = try json.value()
                     if value.kind == .string {
                         let raw = UnsafeRawBufferPointer(rebasing: body[value.start..<value.end])
-                        let text = value.escaped ? JSONUnescape.string(raw) : String(decoding: raw, as: UTF8.self)
+                        let text = value.escaped ? JSONUnescape.lenient(raw) : String(decoding: raw, as: UTF8.self)
                         page.nextURL = text.isEmpty ? nil : text
                     } else if value.kind != .null {
                         return "next_url is not a string"
@@ -100,28 +104,15 @@ public struct RESTPageParser: Sendable {
 
     /// The `results` array, from its `[`.
     private mutating func results(
-        _ json: inout JSONBytes, _ body: UnsafeRawBufferPointer, _ receivedAt: Int64, _ page: inout RESTPage
-    ) throws(JSONBytes.Malformed) {
+        _ json: inout JSONScanner, _ body: UnsafeRawBufferPointer, _ receivedAt: Int64, _ page: inout RESTPage
+    ) throws(JSONScanner.Malformed) {
         json.index += 1
         page.records.reserveCapacity((body.count - json.index) / (kind.barInterval == nil ? 160 : 64))
         if json.consume(UInt8(ascii: "]")) { return }
         repeat {
-            try json.expect(UInt8(ascii: "{"))
-            fields.reset()
-            if !json.consume(UInt8(ascii: "}")) {
-                repeat {
-                    json.skipWhitespace()
-                    let key = try json.string()
-                    try json.expect(UInt8(ascii: ":"))
-                    let value = try json.value()
-                    if !key.escaped, let field = ResultField.lookup(UnsafeRawBufferPointer(rebasing: body[key.start..<key.end])) {
-                        fields.set(field, .init(start: value.start, end: value.end, kind: value.kind, escaped: value.escaped))
-                    }
-                } while json.consume(UInt8(ascii: ","))
-                try json.expect(UInt8(ascii: "}"))
-            }
+            try fields.read(&json)
             do {
-                page.records.append(try record(ResultView(body: body, fields: fields), receivedAt))
+                page.records.append(try record(ResultView(text: body, fields: fields), receivedAt, cuts: &page.cuts))
             } catch {
                 page.skipped += 1
             }
@@ -130,12 +121,12 @@ public struct RESTPageParser: Sendable {
     }
 
     @inline(__always)
-    private func record(_ view: ResultView, _ receivedAt: Int64) throws(SkippedResult) -> Record {
+    private func record(_ view: ResultView, _ receivedAt: Int64, cuts: inout [DecodeProblem: UInt64]) throws(DecodeProblem) -> Record {
         switch kind {
         case .secondBars: .bar(try bar(view, .second, receivedAt))
         case .minuteBars: .bar(try bar(view, .minute, receivedAt))
         case .dayBars: .bar(try bar(view, .day, receivedAt))
-        case .trades: .trade(try trade(view, receivedAt))
+        case .trades: .trade(try trade(view, receivedAt, cuts: &cuts))
         case .quotes: .quote(try quote(view, receivedAt))
         }
     }

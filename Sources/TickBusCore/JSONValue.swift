@@ -1,3 +1,5 @@
+import JSONText
+
 /// A parsed JSON document, for control requests and replies and status bodies (not for market
 /// data, which has its own scanner). Numbers keep their text, so 19-digit nanosecond timestamps
 /// survive exactly; objects keep their key order.
@@ -204,71 +206,31 @@ private struct JSONParser {
         return String(decoding: bytes[start..<index], as: UTF8.self)
     }
 
+    /// A string from its opening quote: the closing quote is found first, then the one
+    /// unescaper resolves the escapes between them.
     mutating func string() throws(JSONParseError) -> String {
         index += 1
-        var out: [UInt8] = []
+        let start = index
         while index < bytes.count {
-            let byte = bytes[index]
-            switch byte {
+            switch bytes[index] {
             case UInt8(ascii: "\""):
+                let end = index
                 index += 1
-                guard let text = String(validating: out, as: UTF8.self) else { throw fail("string is not UTF-8") }
-                return text
-            case UInt8(ascii: "\\"):
-                index += 1
-                guard index < bytes.count else { throw fail("unexpected end of input") }
-                let escape = bytes[index]
-                index += 1
-                switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escape)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"): try unicodeEscape(into: &out)
-                default: throw fail("invalid escape")
+                let text = bytes.withUnsafeBytes { raw in
+                    Result { () throws(JSONUnescape.Invalid) in try JSONUnescape.strict(UnsafeRawBufferPointer(rebasing: raw[start..<end])) }
                 }
+                switch text {
+                case .success(let text): return text
+                case .failure(let invalid): throw JSONParseError(offset: start + invalid.offset, reason: invalid.reason)
+                }
+            case UInt8(ascii: "\\"):
+                index += 2
             case 0..<0x20:
                 throw fail("control character in a string")
             default:
-                out.append(byte)
                 index += 1
             }
         }
-        throw fail("unterminated string")
-    }
-
-    mutating func hex4() throws(JSONParseError) -> UInt32 {
-        guard index + 4 <= bytes.count else { throw fail("unexpected end of input") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let b = bytes[index]
-            let digit: UInt32
-            switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(b - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(b - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(b - UInt8(ascii: "A") + 10)
-            default: throw fail("invalid \\u escape")
-            }
-            value = value << 4 | digit
-            index += 1
-        }
-        return value
-    }
-
-    mutating func unicodeEscape(into out: inout [UInt8]) throws(JSONParseError) {
-        var scalar = try hex4()
-        if (0xD800..<0xDC00).contains(scalar) {
-            guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                throw fail("unpaired surrogate")
-            }
-            index += 2
-            let low = try hex4()
-            guard (0xDC00..<0xE000).contains(low) else { throw fail("unpaired surrogate") }
-            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-        }
-        guard let unicode = Unicode.Scalar(scalar) else { throw fail("unpaired surrogate") }
-        out.append(contentsOf: Array(String(Character(unicode)).utf8))
+        throw fail(index > bytes.count ? "unexpected end of input" : "unterminated string")
     }
 }

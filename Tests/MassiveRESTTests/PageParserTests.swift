@@ -62,6 +62,8 @@ struct PageParserTests {
         }
         let page = try parse(#"{"results":null,"next_url":"https:\/\/api.massive.com\/v3\/trades\/AAPL?cursor=YXA\u003d1"}"#, .trades)
         #expect(page.nextURL == "https://api.massive.com/v3/trades/AAPL?cursor=YXA=1")
+        let pair = try parse(#"{"results":[],"next_url":"https://x/?q=\ud83d\ude00"}"#, .trades)
+        #expect(pair.nextURL == "https://x/?q=😀", "a surrogate pair is one scalar")
     }
 
     @Test("v3 trades: Massive's fixture; decimal size wins; first four conditions; ids")
@@ -89,6 +91,7 @@ struct PageParserTests {
         #expect(trades[1].size == 0.25, "decimal_size wins over size")
         #expect(trades[1].conditions.codes == [1, 2, 3, 4])
         #expect(trades[1].tradeID.isEmpty, "an id longer than a record holds is dropped")
+        #expect(page.cuts == [.conditionsTruncated: 1, .tradeIDTooLong: 1], "counted as the WebSocket decoder counts them")
         #expect(trades[2].header.tsEvent == 1_651_181_822_000_000_000, "participant_timestamp without sip_timestamp")
         #expect(trades[2].size == 0.00012)
         #expect(trades[2].conditions.count == 0)

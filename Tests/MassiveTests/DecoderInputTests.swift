@@ -32,6 +32,28 @@ struct DecoderInputTests {
         #expect(counters.statuses == 2 && counters.records == 1 && counters.events == 3)
     }
 
+    /// The one unescaper (JSONText): a surrogate pair is one scalar; what is not a valid escape
+    /// becomes U+FFFD in a status message instead of failing it.
+    @Test func statusEscapesResolveLikeEveryOtherJSONReader() {
+        let (events, _) = decode(#"""
+            [{"ev":"status","status":"info","message":"\ud83d\ude00 \u00e9 \x \ud83d alone"}]
+            """#)
+        #expect(events == [.status(MassiveStatus(status: "info", message: "😀 é \u{FFFD} \u{FFFD} alone"))])
+        #expect((try? JSONValue.parse(#""\ud83d\ude00""#)) == .string("😀"))
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(#""\ud83d alone""#) }
+    }
+
+    /// The same trade with a cut field counts the same on both APIs (the REST side is in
+    /// PageParserTests.trades).
+    @Test func cutFieldsAreCounted() {
+        let (events, counters) = decode(#"""
+            [{"ev":"T","sym":"A","p":1,"s":1,"t":1,"c":[1,2,3,4,5,6],"i":"this-id-is-longer-than-twenty-four-bytes"}]
+            """#)
+        #expect(trades(events).first?.conditions.codes == [1, 2, 3, 4])
+        #expect(trades(events).first?.tradeID.isEmpty == true)
+        #expect(counters.problems == [.conditionsTruncated: 1, .tradeIDTooLong: 1])
+    }
+
     @Test func typeVariantsMassiveIsKnownFor() {
         let (events, counters) = decode("""
             [{"ev":"T","sym":"A","i":52983525029461,"x":"12","p":"10.5","s":1.5e2,"t":1536036818784},

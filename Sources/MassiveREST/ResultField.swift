@@ -1,8 +1,8 @@
-import Massive
+import JSONText
 
 /// The keys of Massive's REST results that tickbus reads: aggregates (`o`, `h`, `l`, `c`, `v`,
 /// `vw`, `t`, `n`) and v3 trades and quotes (snake_case).
-enum ResultField: Int, CaseIterable {
+enum ResultField: Int, JSONFieldKey {
     case o, h, l, c, v, vw, t, n
     case price, size, decimalSize, exchange, id, conditions, tape, sequenceNumber, sipTimestamp, participantTimestamp
     case bidPrice, bidSize, bidExchange, askPrice, askSize, askExchange
@@ -53,42 +53,5 @@ enum ResultField: Int, CaseIterable {
         default:
             return nil
         }
-    }
-
-    @inline(__always)
-    private static func matches(_ bytes: UnsafeRawBufferPointer, _ word: StaticString) -> Bool {
-        for i in 0..<bytes.count where bytes[i] != word.utf8Start[i] { return false }
-        return true
-    }
-}
-
-/// Where each field of the current result lies in the body. Reset per result by clearing the
-/// presence mask, so nothing is allocated per result.
-struct ResultFields {
-    struct Slot {
-        var start = 0
-        var end = 0
-        var kind = JSONBytes.Kind.null
-        var escaped = false
-    }
-
-    private(set) var present: UInt32 = 0
-    private var slots = [Slot](repeating: Slot(), count: ResultField.allCases.count)
-
-    @inline(__always)
-    mutating func reset() { present = 0 }
-
-    @inline(__always)
-    mutating func set(_ field: ResultField, _ slot: Slot) {
-        slots[field.rawValue] = slot
-        present |= 1 << UInt32(field.rawValue)
-    }
-
-    /// The field's slot if present and not null.
-    @inline(__always)
-    subscript(field: ResultField) -> Slot? {
-        guard present & (1 << UInt32(field.rawValue)) != 0 else { return nil }
-        let slot = slots[field.rawValue]
-        return slot.kind == .null ? nil : slot
     }
 }

@@ -1,5 +1,7 @@
-/// The keys of Massive's events that tickbus reads, each with a bit in a presence mask.
-enum FieldKey: Int, CaseIterable {
+import JSONText
+
+/// The keys of Massive's WebSocket events that tickbus reads.
+package enum EventField: Int, JSONFieldKey {
     case ev, sym, T, pair, p, s, ds, x, i, z, c, t, q
     case bx, bp, bs, ax, ap, `as`
     case o, h, l, v, dv, vw, a, b, e, n, val
@@ -7,7 +9,7 @@ enum FieldKey: Int, CaseIterable {
 
     /// Maps a key's bytes to a field; nil for keys tickbus does not read.
     @inline(__always)
-    static func lookup(_ bytes: UnsafeRawBufferPointer) -> FieldKey? {
+    package static func lookup(_ bytes: UnsafeRawBufferPointer) -> EventField? {
         switch bytes.count {
         case 1:
             switch bytes[0] {
@@ -57,44 +59,5 @@ enum FieldKey: Int, CaseIterable {
         default:
             return nil
         }
-    }
-
-    @inline(__always)
-    private static func matches(_ bytes: UnsafeRawBufferPointer, _ word: StaticString) -> Bool {
-        for i in 0..<bytes.count where bytes[i] != word.utf8Start[i] { return false }
-        return true
-    }
-}
-
-/// Where each field of the current event lies in the frame. Reset per event by clearing the
-/// presence mask, so nothing is allocated per event.
-struct EventFields {
-    struct Slot {
-        var start = 0
-        var end = 0
-        var kind = JSONBytes.Kind.null
-        var escaped = false
-    }
-
-    private(set) var present: UInt64 = 0
-    private var slots = [Slot](repeating: Slot(), count: FieldKey.allCases.count)
-
-    mutating func reset() { present = 0 }
-
-    @inline(__always)
-    mutating func set(_ key: FieldKey, _ slot: Slot) {
-        slots[key.rawValue] = slot
-        present |= 1 << UInt64(key.rawValue)
-    }
-
-    @inline(__always)
-    func has(_ key: FieldKey) -> Bool { present & (1 << UInt64(key.rawValue)) != 0 }
-
-    /// The field's slot if present (and not null).
-    @inline(__always)
-    subscript(key: FieldKey) -> Slot? {
-        guard has(key) else { return nil }
-        let slot = slots[key.rawValue]
-        return slot.kind == .null ? nil : slot
     }
 }

@@ -1,7 +1,7 @@
 /// Byte-level scanning of JSON text, enough to walk Massive's frames: arrays of flat objects
 /// whose values are numbers, strings, booleans, null or small arrays. No Foundation, no
 /// allocation: values are reported as byte ranges into the frame.
-package struct JSONBytes {
+package struct JSONScanner {
     package let bytes: UnsafeRawBufferPointer
     package var index = 0
 
