@@ -38,7 +38,7 @@ let package = Package(
         .target(
             name: "Bus",
             dependencies: [
-                "ZeroMQ", "TickBusCore",
+                "Telemetry", "TickBusCore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -63,10 +63,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Logs and counters for every service: swift-log and swift-metrics only.
         .target(
             name: "Telemetry",
             dependencies: [
                 "TickBusCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The Prometheus endpoint (an HTTP server): only the executable links it.
+        .target(
+            name: "PrometheusExport",
+            dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -143,7 +153,7 @@ let package = Package(
         .executableTarget(
             name: "TickBusCLI",
             dependencies: [
-                "Archive", "ArchiveService", "Bars", "BarsService", "Benchmarks", "Bus", "Control", "History", "Ingest", "KDB", "KDBService", "Massive", "MassiveREST", "Simulator", "Telemetry", "TickBusCore", "ZeroMQ",
+                "Archive", "ArchiveService", "Bars", "BarsService", "Benchmarks", "Bus", "Control", "History", "Ingest", "KDB", "KDBService", "Massive", "MassiveREST", "PrometheusExport", "Simulator", "Telemetry", "TickBusCore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -174,7 +184,7 @@ let package = Package(
         .testTarget(
             name: "TelemetryTests",
             dependencies: [
-                "Telemetry",
+                "PrometheusExport", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -37,7 +37,7 @@ struct ArchiveCommand: AsyncParsableCommand {
     }
 
     private func filters() throws -> [TopicFilter] {
-        guard !topics.isEmpty else { return ArchiveService.defaultFilters }
+        guard !topics.isEmpty else { return ArchiveConsumer.defaultFilters }
         return try topicFilters(topics)
     }
 
@@ -54,10 +54,10 @@ struct ArchiveCommand: AsyncParsableCommand {
                 input: inputs, filters: try filters(), output: output,
                 writer: .init(directory: dataDir, maxBufferedRows: maxBufferedRows),
                 flushInterval: .milliseconds(Int64(flushInterval * 1000)), name: name,
-                inputSecurity: secured.client, outputSecurity: secured.server, metricsInterval: service.metricsInterval),
+                inputSecurity: secured.client, outputSecurity: secured.server),
             context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service)] + metricsServices(metrics), gracefulShutdownSignals: [.sigint, .sigterm],
+            services: [.init(service: service)] + metricsServices(metrics, process: name, export: service.export), gracefulShutdownSignals: [.sigint, .sigterm],
             logger: logger))
         try await group.run()
         secured.authenticator?.stop()

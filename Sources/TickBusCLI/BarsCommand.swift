@@ -27,7 +27,7 @@ struct BarsCommand: AsyncParsableCommand {
     @Option(help: "Seconds after a bar's end during which a late trade revises it.") var revisionWindow: Double = 900
     @Option(help: "Process name for S.<name> and H.<name>.") var name = "bars"
     @Option(help: "Build from `trades` (T.*) or resample the upstream 1-second `bars` (A.*).")
-    var source: BarsService.Source = .trades
+    var source: BarsConsumer.Source = .trades
     @Flag(help: "Publish a flat bar at the last close for an interval without trades.") var fill = false
     @OptionGroup(title: "Security") var security: SecurityOptions
     @OptionGroup(title: "Logs and metrics") var service: ServiceOptions
@@ -62,14 +62,13 @@ struct BarsCommand: AsyncParsableCommand {
             configuration: .init(
                 input: input, output: output, intervals: try parsedIntervals(),
                 grace: .milliseconds(Int64(grace * 1000)), revisionWindow: .milliseconds(Int64(revisionWindow * 1000)),
-                name: name, source: source, fill: fill, inputSecurity: secured.client, outputSecurity: secured.server,
-                metricsInterval: service.metricsInterval),
+                name: name, source: source, fill: fill, inputSecurity: secured.client, outputSecurity: secured.server),
             context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service)] + metricsServices(metrics), gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
+            services: [.init(service: service)] + metricsServices(metrics, process: name, export: service.export), gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
         secured.authenticator?.stop()
     }
 }
 
-extension BarsService.Source: ExpressibleByArgument {}
+extension BarsConsumer.Source: ExpressibleByArgument {}

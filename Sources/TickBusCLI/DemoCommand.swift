@@ -82,7 +82,7 @@ struct DemoCommand: AsyncParsableCommand {
             configuration: .init(
                 endpoints: [busEndpoint, barsBus],
                 filters: try names.flatMap { [try TopicFilter("A.\($0)"), try TopicFilter("B1s.\($0)")] }),
-            format: Self.line)
+            context: context, format: Self.line)
         services.append(.init(service: printer, successTerminationBehavior: .gracefullyShutdownGroup))
         if let seconds {
             services.append(.init(service: StopAfter(seconds: seconds), successTerminationBehavior: .gracefullyShutdownGroup))

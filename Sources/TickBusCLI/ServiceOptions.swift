@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import Prometheus
 import ServiceLifecycle
+import PrometheusExport
 import Telemetry
 
 /// Logging options of every command that logs (docs/operations.md).

@@ -1,52 +1,61 @@
 import Bus
 import Foundation
-import ServiceLifecycle
-import Synchronization
+import Logging
+import Telemetry
 import TickBusCore
 import ZeroMQ
 
-/// Runs a bus subscriber on its own thread and prints what it sees until shut down
-/// (`tickbus tap`, and the bar lines of `tickbus demo`).
-final class TapService: Service, Sendable {
-    let configuration: Subscriber.Configuration
+/// `tickbus tap` (and the bar lines of `tickbus demo`): prints what the bus carries, one line
+/// per event, until shut down or `count` records.
+typealias TapService = ConsumerService<TapConsumer>
+
+extension ConsumerService where Consumer == TapConsumer {
+    convenience init(
+        configuration: Subscriber.Configuration, context: ZMQContext, count: Int? = nil,
+        format: @escaping @Sendable (BusEvent) -> String?
+    ) {
+        self.init(
+            configuration: .init(name: "tap", input: configuration), context: context,
+            logger: Logger(label: "tickbus.tap")
+        ) { _ in TapConsumer(count: count, format: format) }
+    }
+}
+
+struct TapConsumer: BusConsumer {
+    static let initialCounters: UInt64 = 0
+    static let metricsKind = "tap"
+
     /// The line for an event, or nil to print nothing.
     let format: @Sendable (BusEvent) -> String?
     /// Stop after this many records.
     let count: Int?
-    private let stopping = StopFlag()
-    private let context: ZMQContext?
+    /// Records printed.
+    private(set) var counters: UInt64 = 0
 
-    init(
-        configuration: Subscriber.Configuration, context: ZMQContext? = nil, count: Int? = nil,
-        format: @escaping @Sendable (BusEvent) -> String?
-    ) {
-        self.configuration = configuration
-        self.context = context
-        self.format = format
+    init(count: Int?, format: @escaping @Sendable (BusEvent) -> String?) {
         self.count = count
+        self.format = format
     }
 
-    func run() async throws {
-        let context = try self.context ?? ZMQContext()
-        try await runOnOwnThread(named: "tap", stop: stopping) { [self] in try printLoop(context) }
+    var isFinished: Bool { count.map { counters >= UInt64(clamping: $0) } ?? false }
+
+    mutating func consume(_ record: Record) {
+        print(.record(record))
+        counters += 1
     }
 
-    private func printLoop(_ context: ZMQContext) throws {
-        let subscriber = try Subscriber(context: context, configuration: configuration)
-        var records = 0
-        while !stopping.isSet {
-            guard let event = try subscriber.next(timeout: .milliseconds(200)) else { continue }
-            if let line = format(event) {
-                print(line)
-                fflush(nil)
-            }
-            if case .record = event {
-                records += 1
-                if let count, records >= count { break }
-            }
-        }
-        let c = subscriber.counters
+    mutating func notice(_ event: BusEvent) { print(event) }
+
+    func finish(input c: Subscriber.Counters) {
         FileHandle.standardError.write(Data(
             "tap: \(c.records) records, \(c.gaps) gaps (\(c.lost) lost), \(c.restarts) restarts, \(c.invalidTotal) invalid\n".utf8))
     }
+
+    private func print(_ event: BusEvent) {
+        guard let line = format(event) else { return }
+        Swift.print(line)
+        fflush(nil)
+    }
+
+    static func export(_ counters: UInt64, to metrics: SnapshotMetrics) {}
 }

@@ -41,11 +41,7 @@ struct BarsServiceTests {
                                      intervals: [.second, .minute], grace: .milliseconds(500)),
                 context: context, logger: logger)
             group.addTask { try await bars.run() }
-            var output: String?
-            for _ in 0..<500 where output == nil {
-                try await Task.sleep(for: .milliseconds(10))
-                output = bars.endpoints.first
-            }
+            let output = try await bars.endpoints().first
             let upstream = try BusCollector(context: context, endpoint: try #require(input), filters: ["A."])
             let local = try BusCollector(context: context, endpoint: try #require(output), filters: ["B1s.", "S.bars"])
             defer {
@@ -109,11 +105,7 @@ struct BarsServiceTests {
                                      intervals: [try BarInterval(seconds: 5)], grace: .seconds(1.5), source: .secondBars),
                 context: context, logger: logger)
             group.addTask { try await bars.run() }
-            var output: String?
-            for _ in 0..<500 where output == nil {
-                try await Task.sleep(for: .milliseconds(10))
-                output = bars.endpoints.first
-            }
+            let output = try await bars.endpoints().first
             let local = try BusCollector(context: context, endpoint: try #require(output), filters: ["B5s."])
             defer {
                 upstream.stop()

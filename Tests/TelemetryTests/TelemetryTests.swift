@@ -3,6 +3,7 @@ import Synchronization
 import Logging
 import Metrics
 import Prometheus
+import PrometheusExport
 import Telemetry
 import Testing
 

@@ -1,0 +1,157 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Telemetry
+import TickBusCore
+import ZeroMQ
+
+/// A service that reads the bus: one thread owns the subscriber and the ``BusConsumer``;
+/// gaps and publisher restarts on the input are counted and, with a publisher, logged and
+/// reported on `S.<name>` (`{"event":"input","detail":…}`); counters are shared every tick and exported by
+/// ``export(to:)``; graceful shutdown stops the thread after the consumer's
+/// ``BusConsumer/finish(input:)``.
+/// With output endpoints it runs a ``PublisherService`` for its status and heartbeats (and
+/// whatever the consumer publishes), and ends with an error if that publisher fails.
+public final class ConsumerService<Consumer: BusConsumer>: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Process name: `S.<name>`, `H.<name>`, the `process` of its metrics.
+        public var name: String
+        public var input: Subscriber.Configuration
+        /// Endpoints of its publisher; empty: it publishes nothing.
+        public var output: [String]
+        /// CURVE for its publisher (a server); nil: plain.
+        public var outputSecurity: CurveSecurity?
+        /// How often ``BusConsumer/tick(now:)`` runs and the counters are shared.
+        public var tick: Duration
+
+        public init(
+            name: String, input: Subscriber.Configuration, output: [String] = [], outputSecurity: CurveSecurity? = nil,
+            tick: Duration = .milliseconds(100)
+        ) {
+            self.name = name
+            self.input = input
+            self.output = output
+            self.outputSecurity = outputSecurity
+            self.tick = tick
+        }
+    }
+
+    /// Makes the consumer on the service's thread, once its publisher is up.
+    public typealias Make = @Sendable (ConsumerContext) throws -> Consumer
+
+    public let configuration: Configuration
+    private let context: ZMQContext
+    private let logger: Logger
+    private let make: Make
+    private let stopping = StopFlag()
+    private let ready = Readiness<[String]>()
+    private let state: Mutex<(counters: Consumer.Counters, input: Subscriber.Counters, bus: Publisher.Counters?, queued: Int)>
+
+    public init(configuration: Configuration, context: ZMQContext, logger: Logger, make: @escaping Make) {
+        self.configuration = configuration
+        self.context = context
+        self.logger = logger
+        self.make = make
+        state = Mutex((Consumer.initialCounters, Subscriber.Counters(), nil, 0))
+    }
+
+    /// The consumer's counters as of the last tick.
+    public var counters: Consumer.Counters { state.withLock { $0.counters } }
+
+    /// What the subscriber has seen (records, gaps, lost, restarts, invalid) as of the last tick.
+    public var input: Subscriber.Counters { state.withLock { $0.input } }
+
+    /// The endpoints its publisher bound (none without output), once it runs; throws if the
+    /// service failed first.
+    public func endpoints() async throws -> [String] { try await ready.value() }
+
+    /// The endpoints bound so far (empty before ``run()`` has bound them).
+    public var boundEndpoints: [String] { ready.current ?? [] }
+
+    public func run() async throws {
+        do {
+            guard !configuration.output.isEmpty else {
+                ready.succeed([])
+                return try await runOnOwnThread(named: Consumer.metricsKind, stop: stopping) { [self] in try loop(nil) }
+            }
+            let publisher = try PublisherService(
+                context: context,
+                configuration: .init(name: configuration.name, endpoints: configuration.output, security: configuration.outputSecurity))
+            defer { publisher.stop() }
+            ready.succeed(publisher.endpoints)
+            try await publisher.watching { [self] in
+                try await runOnOwnThread(named: Consumer.metricsKind, stop: stopping) { [self] in try loop(publisher) }
+            }
+        } catch {
+            ready.fail(error)
+            throw error
+        }
+    }
+
+    /// Exports the consumer's counters, the input's and its publisher's through swift-metrics.
+    public func export(to metrics: SnapshotMetrics) {
+        let (counters, input, bus, queued) = state.withLock { ($0.counters, $0.input, $0.bus, $0.queued) }
+        Consumer.export(counters, to: metrics)
+        let kind = Consumer.metricsKind
+        metrics.count("tickbus_\(kind)_input_gaps_total", total: input.gaps)
+        metrics.count("tickbus_\(kind)_input_lost_total", total: input.lost)
+        metrics.count("tickbus_\(kind)_input_restarts_total", total: input.restarts)
+        if let bus {
+            metrics.count("tickbus_bus_published_total", total: bus.published)
+            metrics.count("tickbus_bus_dropped_total", total: bus.dropped)
+            metrics.count("tickbus_bus_heartbeats_total", total: bus.heartbeats)
+            metrics.gauge("tickbus_bus_queued", Double(queued))
+        }
+    }
+
+    private enum Event: String, StatusEventName {
+        /// A gap or publisher restart on the input: `detail` is the tap JSON of the event.
+        case input
+    }
+
+    /// The thread: read, consume, tick, until stopped or the consumer is done.
+    private func loop(_ publisher: PublisherService?) throws {
+        let subscriber = try Subscriber(context: context, configuration: configuration.input)
+        let name = try Symbol(configuration.name)
+        let outbox = publisher.map { StatusOutbox(publisher: $0, name: name) }
+        let context = ConsumerContext(publisher: publisher, name: name, logger: logger, outbox: outbox)
+        var consumer = try make(context)
+        let tick = configuration.tick.nanoseconds
+        let poll = Duration.milliseconds(max(1, min(50, tick / 1_000_000)))
+        var nextTick = WallClock.nanoseconds() + tick
+        func share() {
+            let counters = consumer.counters, input = subscriber.counters
+            let bus = publisher?.counters, queued = publisher?.queued ?? 0
+            state.withLock { $0 = (counters, input, bus, queued) }
+        }
+        defer {
+            consumer.finish(input: subscriber.counters)
+            outbox?.flush()
+            share()
+        }
+        while !stopping.isSet && !consumer.isFinished {
+            if let event = try subscriber.next(timeout: poll) {
+                switch event {
+                case .record(let record):
+                    consumer.consume(record)
+                case .gap, .restart:
+                    if outbox != nil {
+                        let detail = BusEventFormatter.json(event)
+                        logger.warning("input: \(detail)")
+                        context.report(.warning, Event.input) { $0.add("detail", raw: detail) }
+                    }
+                    consumer.notice(event)
+                default:
+                    consumer.notice(event)
+                }
+            }
+            outbox?.flush()
+            let now = WallClock.nanoseconds()
+            if now >= nextTick {
+                consumer.tick(now: now)
+                nextTick = now + tick
+                share()
+            }
+        }
+    }
+}
