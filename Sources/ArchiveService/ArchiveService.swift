@@ -41,8 +41,8 @@ public struct ArchiveConsumer: BusConsumer {
         public var outputSecurity: CurveSecurity?
 
         public init(
-            input: [String] = ["tcp://127.0.0.1:7700", "tcp://127.0.0.1:7702"],
-            filters: [TopicFilter] = ArchiveConsumer.defaultFilters, output: [String] = ["tcp://127.0.0.1:7705"],
+            input: [String] = [DefaultEndpoint.bus, DefaultEndpoint.bars],
+            filters: [TopicFilter] = ArchiveConsumer.defaultFilters, output: [String] = [DefaultEndpoint.archiveStatus],
             writer: ArchiveWriter.Configuration = .init(), flushInterval: Duration = .seconds(1), name: String = "archive",
             inputSecurity: CurveSecurity? = nil, outputSecurity: CurveSecurity? = nil
         ) {

@@ -45,7 +45,7 @@ public struct BarsConsumer: BusConsumer {
         public var outputSecurity: CurveSecurity?
 
         public init(
-            input: [String] = ["tcp://127.0.0.1:7700"], output: [String] = ["tcp://127.0.0.1:7702"],
+            input: [String] = [DefaultEndpoint.bus], output: [String] = [DefaultEndpoint.bars],
             intervals: [BarInterval] = BarInterval.standard, grace: Duration = .seconds(2),
             revisionWindow: Duration = .seconds(900), name: String = "bars", source: Source = .trades, fill: Bool = false,
             inputSecurity: CurveSecurity? = nil, outputSecurity: CurveSecurity? = nil

@@ -44,7 +44,7 @@ public final class IngestService: Service, Sendable {
         public var metricsInterval: Duration?
 
         public init(
-            stream: MassiveStream.Configuration, busEndpoints: [String] = ["tcp://127.0.0.1:7700"],
+            stream: MassiveStream.Configuration, busEndpoints: [String] = [DefaultEndpoint.bus],
             name: String = "ingest", sendHighWaterMark: Int32 = 100_000, countersInterval: Duration = .seconds(10),
             controlEndpoint: String? = nil, stateFile: String? = nil,
             rest: MassiveRESTConfiguration? = nil, backfill: BackfillJobs.Configuration = .init(), gapRepair: Bool = true,

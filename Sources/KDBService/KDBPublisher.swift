@@ -42,7 +42,7 @@ public final class KDBPublisher: Service, Sendable {
         public var confirmInterval: Duration = .milliseconds(100)
 
         public init(
-            host: String, port: UInt16, credentials: String = "", bus: [String] = ["tcp://127.0.0.1:7700"],
+            host: String, port: UInt16, credentials: String = "", bus: [String] = [DefaultEndpoint.bus],
             filters: [TopicFilter] = [], flushInterval: Duration = .milliseconds(50), flushRows: Int = 10_000,
             bufferRows: Int = 1_000_000, separateHistorical: Bool = false, compress: Bool = false,
             status: [String] = [], name: String = "kdb"

@@ -1,6 +1,7 @@
 import Archive
 import ArchiveService
 import ArgumentParser
+import Bus
 import Logging
 import ServiceLifecycle
 import TickBusCore
@@ -19,11 +20,11 @@ struct ArchiveCommand: AsyncParsableCommand {
             """)
 
     @Argument(help: "Topics to archive (default: T. Q. A. AM. B*).") var topics: [String] = []
-    @Option(name: .customLong("bus"), help: "Bus endpoints to read; repeatable (default: ingest's 7700 and bars' 7702).")
+    @Option(name: .customLong("bus"), help: "Bus endpoints to read; repeatable (default: ingest's \(DefaultEndpoint.bus) and bars' \(DefaultEndpoint.bars)).")
     var input: [String] = []
     @Option(help: "Data directory.") var dataDir = "data"
     @Option(name: .customLong("publish"), help: "Endpoint for S.<name> and H.<name>; repeatable.")
-    var output: [String] = ["tcp://127.0.0.1:7705"]
+    var output: [String] = [DefaultEndpoint.archiveStatus]
     @Option(help: "Seconds between writes to the files.") var flushInterval: Double = 1
     @Option(help: "Rows kept for unwritable files before the oldest are dropped.") var maxBufferedRows = 1_000_000
     @Option(help: "Process name for S.<name> and H.<name>.") var name = "archive"
@@ -44,7 +45,7 @@ struct ArchiveCommand: AsyncParsableCommand {
     func run() async throws {
         let (logger, metrics) = service.bootstrap(label: "tickbus.archive")
         let context = try ZMQContext()
-        let inputs = input.isEmpty ? ["tcp://127.0.0.1:7700", "tcp://127.0.0.1:7702"] : input
+        let inputs = input.isEmpty ? [DefaultEndpoint.bus, DefaultEndpoint.bars] : input
         let secured = try security.setUp(
             context: context,
             binds: inputs.map { Endpoint(parsing: $0, default: .connect) } + output.map { Endpoint(parsing: $0, default: .bind) },

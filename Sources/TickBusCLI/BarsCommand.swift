@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bus
 import BarsService
 import Logging
 import ServiceLifecycle
@@ -18,9 +19,9 @@ struct BarsCommand: AsyncParsableCommand {
             """)
 
     @Option(name: .customLong("bus"), help: "Bus endpoint to read trades from; repeatable.")
-    var input: [String] = ["tcp://127.0.0.1:7700"]
+    var input: [String] = [DefaultEndpoint.bus]
     @Option(name: .customLong("publish"), help: "Endpoint to publish bars on; repeatable (>tcp://host:port connects to a proxy).")
-    var output: [String] = ["tcp://127.0.0.1:7702"]
+    var output: [String] = [DefaultEndpoint.bars]
     @Option(help: "Bar lengths, comma-separated (default: 1s…1d, or 5s…1d with --source bars).")
     var intervals = ""
     @Option(help: "Seconds after a bar's end before it is published.") var grace: Double = 2

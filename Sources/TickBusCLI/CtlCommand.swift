@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bus
 import Control
 import Foundation
 import Logging
@@ -19,7 +20,7 @@ struct CtlCommand: ParsableCommand {
         ])
 
     struct Options: ParsableArguments {
-        @Option(help: "Ingest's control endpoint.") var endpoint = "tcp://127.0.0.1:7701"
+        @Option(name: [.customLong("control"), .customLong("endpoint")], help: "Ingest's control endpoint.") var endpoint = DefaultEndpoint.control
         @Option(help: "Seconds to wait for a reply.") var timeout: Double = 5
         @Flag(help: "Print the reply as JSON.") var json = false
         @Option(help: "A file holding the control token ingest requires (docs/security.md).")

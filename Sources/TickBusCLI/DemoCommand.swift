@@ -28,11 +28,11 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(help: "Symbols, comma-separated.") var symbols = "AAPL,MSFT,SPY,QQQ,NVDA"
     @Option(help: "Simulated trades and quotes per second.") var rate: Double = 500
-    @Option(name: .customLong("bus"), help: "Bus endpoint for ingest.") var busEndpoint = "tcp://127.0.0.1:7700"
+    @Option(name: .customLong("bus"), help: "Bus endpoint for ingest.") var busEndpoint = DefaultEndpoint.bus
     @Option(help: "Simulator port.") var simPort = 7790
-    @Option(help: "Ingest's control socket, for `tickbus ctl`.") var control = "tcp://127.0.0.1:7701"
-    @Option(help: "Where tickbus bars publishes.") var barsBus = "tcp://127.0.0.1:7702"
-    @Option(help: "Where tickbus archive publishes its status.") var archiveStatus = "tcp://127.0.0.1:7705"
+    @Option(help: "Ingest's control socket, for `tickbus ctl`.") var control = DefaultEndpoint.control
+    @Option(help: "Where tickbus bars publishes.") var barsBus = DefaultEndpoint.bars
+    @Option(help: "Where tickbus archive publishes its status.") var archiveStatus = DefaultEndpoint.archiveStatus
     @Option(help: "Directory of the CSV archive.") var dataDir = "data"
     @Flag(help: "Stream from real Massive (needs MASSIVE_API_KEY).") var live = false
     @Option(help: "Stop after this many seconds (default: run until Ctrl-C).") var seconds: Double?

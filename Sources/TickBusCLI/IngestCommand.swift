@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bus
 import Foundation
 import Ingest
 import Logging
@@ -26,7 +27,7 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Stream URL instead of a feed, e.g. ws://127.0.0.1:7790/stocks for tickbus sim.") var url: String?
     @Option(name: .customLong("subscribe"), help: "Massive subscriptions, comma-separated (T.AAPL,A.*); repeatable.")
     var subscriptions: [String] = []
-    @Option(name: .customLong("bus"), help: "Bus endpoint to bind; repeatable (default tcp://127.0.0.1:7700; >tcp://host:port connects to a proxy).")
+    @Option(name: [.customLong("publish"), .customLong("bus")], help: "Bus endpoint to publish on (bind); repeatable (default \(DefaultEndpoint.bus); >tcp://host:port connects to a proxy).")
     var busEndpoints: [String] = []
     @Option(help: "Process name for S.<name> and H.<name> (default ingest).") var name: String?
     @Option(help: "The .env file to read MASSIVE_API_KEY from.") var envFile = ".env"
@@ -34,7 +35,7 @@ struct IngestCommand: AsyncParsableCommand {
     var maxAttempts: Int?
     @Option(help: "Seconds each handshake step may take (TCP and upgrade, the connected greeting, the auth reply) before the attempt is ended and retried.")
     var stepTimeout: Double = 10
-    @Option(help: "Control socket for `tickbus ctl` (default tcp://127.0.0.1:7701; `none` to disable).")
+    @Option(help: "Control socket for `tickbus ctl` (default \(DefaultEndpoint.control); `none` to disable).")
     var control: String?
     @Option(help: "Where subscription changes are kept across restarts (default .tickbus/<name>.subscriptions.json, or $STATE_DIRECTORY/<name>.subscriptions.json under systemd).")
     var stateFile: String?
@@ -90,14 +91,14 @@ struct IngestCommand: AsyncParsableCommand {
             apiKey = "tickbus-simulator"
         }
         let restBase = restURL ?? file["rest_url"] ?? streamURL.map(Self.httpBase) ?? "https://api.massive.com"
-        let controlEndpoint = control ?? file["control"] ?? "tcp://127.0.0.1:7701"
+        let controlEndpoint = control ?? file["control"] ?? DefaultEndpoint.control
         var backfill = BackfillJobs.Configuration()
         if let rate = backfillRate ?? file["backfill_rate"].flatMap({ Int($0) }) {
             guard rate >= 0 else { throw ValidationError("--backfill-rate must be 0 or more") }
             backfill.rate = rate
         }
         let busList = busEndpoints.isEmpty
-            ? (file["bus"].map { $0.split(separator: ",").map(String.init) } ?? ["tcp://127.0.0.1:7700"])
+            ? (file["bus"].map { $0.split(separator: ",").map(String.init) } ?? [DefaultEndpoint.bus])
             : busEndpoints
         let context = try ZMQContext()
         let binds = (busList + (controlEndpoint == "none" ? [] : [controlEndpoint])).map { Endpoint(parsing: $0, default: .bind) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bus
 import Foundation
 import KDB
 import KDBService
@@ -52,7 +53,7 @@ struct KDBPublishCommand: AsyncParsableCommand {
     @Option(help: "The tickerplant, host:port.") var tickerplant: String
     @Option(help: "Credentials for the handshake, user:password.") var user = ""
     @Option(name: .customLong("bus"), help: "Bus endpoint to read; repeatable.")
-    var bus: [String] = ["tcp://127.0.0.1:7700"]
+    var bus: [String] = [DefaultEndpoint.bus]
     @Option(help: "Send a table's rows at least this often (ms).") var flushMs = 50
     @Option(help: "Send a table's rows once it has this many.") var flushRows = 10_000
     @Option(help: "Rows kept while the tickerplant is slow or away.") var bufferRows = 1_000_000
@@ -62,8 +63,8 @@ struct KDBPublishCommand: AsyncParsableCommand {
     var historicalTables = false
     @Flag(help: "Compress messages over 2000 bytes when that halves them (for a tickerplant on another host).")
     var compress = false
-    @Option(help: "Endpoint for the status publisher (S.<name>, H.<name>); \"none\" for none.")
-    var status = "tcp://127.0.0.1:7706"
+    @Option(name: [.customLong("publish"), .customLong("status")], help: "Endpoint for the status publisher (S.<name>, H.<name>); \"none\" for none.")
+    var status = DefaultEndpoint.kdbStatus
     @Option(help: "Process name for S.<name> and H.<name>.") var name = "kdb"
     @Argument(help: "Topics to forward.") var topics: [String] = ["T.", "Q.", "A.", "AM.", "B*"]
     @OptionGroup(title: "Security (the bus side)") var security: SecurityOptions
@@ -125,7 +126,7 @@ struct KDBServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "File of user:password lines; without it any user is accepted.") var credentials: String?
     @Option(name: .customLong("bus"), help: "Bus endpoint to read; repeatable.")
-    var bus: [String] = ["tcp://127.0.0.1:7700"]
+    var bus: [String] = [DefaultEndpoint.bus]
     @Option(help: "Push a table's rows at least this often (ms).") var flushMs = 50
     @Option(help: "Push a table's rows once it has this many.") var flushRows = 10_000
     @Option(help: "KiB queued for one client before it is disconnected as too slow.") var clientQueueKb = 65_536

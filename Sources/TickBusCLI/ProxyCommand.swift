@@ -24,7 +24,7 @@ struct ProxyCommand: AsyncParsableCommand {
     var frontend: [String] = []
     @Option(name: .customLong("frontend-bind"), help: "Endpoint to bind for publishers that connect; repeatable.")
     var frontendBind: [String] = []
-    @Option(name: .customLong("backend"), help: "Endpoint to bind for subscribers; repeatable (default tcp://127.0.0.1:7703).")
+    @Option(name: .customLong("backend"), help: "Endpoint to bind for subscribers; repeatable (default \(DefaultEndpoint.proxyBackend)).")
     var backend: [String] = []
     @Option(help: "Messages queued per peer on each side before libzmq drops.") var hwm: Int32 = 100_000
     @OptionGroup(title: "Security") var security: SecurityOptions
@@ -42,7 +42,7 @@ struct ProxyCommand: AsyncParsableCommand {
     }
 
     var backendEndpoints: [Endpoint] {
-        (backend.isEmpty ? ["tcp://127.0.0.1:7703"] : backend).map { Endpoint(parsing: $0, default: .bind) }
+        (backend.isEmpty ? [DefaultEndpoint.proxyBackend] : backend).map { Endpoint(parsing: $0, default: .bind) }
     }
 
     func run() async throws {

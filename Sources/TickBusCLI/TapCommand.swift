@@ -16,8 +16,8 @@ struct TapCommand: AsyncParsableCommand {
             silent publishers and invalid messages.
             """)
 
-    @Option(name: .customLong("endpoint"), help: "Bus endpoint to connect to; repeat for several publishers.")
-    var endpoints: [String] = ["tcp://127.0.0.1:7700"]
+    @Option(name: [.customLong("bus"), .customLong("endpoint")], help: "Bus endpoint to read; repeat for several publishers.")
+    var endpoints: [String] = [DefaultEndpoint.bus]
 
     @Flag(help: "One JSON object per line.")
     var json = false
