@@ -1,5 +1,4 @@
 import Bus
-import Control
 import Logging
 import Synchronization
 import TickBusCore
@@ -122,13 +121,17 @@ public final class BackfillJobs: Sendable {
         pacer = Pacer(rate: configuration.rate)
     }
 
+    /// Too many jobs are waiting: try again later.
+    public struct QueueFull: Error, CustomStringConvertible {
+        public let waiting: Int
+        public var description: String { "\(waiting) backfill jobs are already waiting; try again later" }
+    }
+
     /// Queues a job; returns its id.
-    public func start(_ request: BackfillRequest) throws(ControlError) -> String {
-        let id = try state.withLock { s throws(ControlError) -> String in
+    public func start(_ request: BackfillRequest) throws(QueueFull) -> String {
+        let id = try state.withLock { s throws(QueueFull) -> String in
             let waiting = s.jobs.values.count { $0.state == .queued }
-            guard waiting < BackfillJobs.maxQueued else {
-                throw ControlError(.unavailable, "\(waiting) backfill jobs are already waiting; try again later")
-            }
+            guard waiting < BackfillJobs.maxQueued else { throw QueueFull(waiting: waiting) }
             let id = String(s.next)
             s.next += 1
             s.jobs[id] = BackfillJob(id: id, request: request)

@@ -1,4 +1,3 @@
-import Control
 import MassiveREST
 import TickBusCore
 
@@ -45,51 +44,35 @@ public struct BackfillRequest: Sendable {
 
     public init(
         symbol: String, timespan: BackfillTimespan, from: HistoryBound, to: HistoryBound, market: Market, reason: String
-    ) throws(ControlError) {
+    ) throws(BackfillRequestError) {
         do {
             query = try HistoryQuery(symbol: symbol, market: market, kind: timespan.kind, from: from, to: to)
         } catch {
-            switch error {
-            case .badSymbol: throw ControlError(.badSymbol, error.description)
-            case .fromAfterTo: throw ControlError(.badRange, error.description)
-            case .badTime: throw ControlError(.badDate, error.description)
-            default: throw ControlError(.badField, error.description)
-            }
+            throw .query(error)
         }
         // Both ends lie in CalendarDate.years, but 1678 to 2261 is more ns than an Int64 holds.
         let (span, overflow) = to.latest.subtractingReportingOverflow(from.earliest)
         let days = span / 86_400_000_000_000
         guard !overflow, days <= timespan.maxDays else {
-            throw ControlError(
-                .badRange,
-                "\(overflow ? "over 100,000" : String(days)) days of \(timespan.rawValue) data in one backfill; the limit is \(timespan.maxDays) days: split the range")
+            throw .rangeTooLong(days: overflow ? nil : days, timespan: timespan)
         }
         self.timespan = timespan
         self.reason = reason
     }
+}
 
-    /// Reads `symbol`, `from`, `to` and `timespan` (default `minute`) from a `backfill` request.
-    init(_ request: ControlRequest, market: Market) throws(ControlError) {
-        let timespanText = try request.optionalString("timespan") ?? "minute"
-        guard let timespan = BackfillTimespan(rawValue: timespanText) else {
-            throw ControlError(
-                .badTimespan, "unknown timespan \"\(timespanText.prefix(32))\": use second, minute, day, trade or quote")
+/// Why a backfill cannot be made.
+public enum BackfillRequestError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The query: a bad symbol or time, a range that ends before it starts, data Massive lacks.
+    case query(HistoryQueryError)
+    /// More days than one backfill of `timespan` may cover (`days` nil: more than 64-bit ns hold).
+    case rangeTooLong(days: Int64?, timespan: BackfillTimespan)
+
+    public var description: String {
+        switch self {
+        case .query(let error): error.description
+        case .rangeTooLong(let days, let timespan):
+            "\(days.map(String.init) ?? "over 100,000") days of \(timespan.rawValue) data in one backfill; the limit is \(timespan.maxDays) days: split the range"
         }
-        func bound(_ key: String) throws(ControlError) -> HistoryBound {
-            let text: String
-            if let int = request.body[key]?.int {
-                text = String(int)
-            } else {
-                text = try request.string(key)
-            }
-            do {
-                return try HistoryBound(parsing: text)
-            } catch {
-                throw ControlError(.badDate, "\"\(key)\": \(error)")
-            }
-        }
-        try self.init(
-            symbol: try request.string("symbol"), timespan: timespan, from: try bound("from"), to: try bound("to"),
-            market: market, reason: "request")
     }
 }

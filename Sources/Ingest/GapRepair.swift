@@ -1,5 +1,4 @@
 import Bus
-import Control
 import Logging
 import Massive
 import MassiveREST

@@ -1,6 +1,7 @@
 import Bus
 import Control
 import Massive
+import MassiveREST
 import Synchronization
 import TickBusCore
 
@@ -46,13 +47,15 @@ final class IngestControl: ControlHandler {
         case "subscriptions":
             subscriptionList(&reply)
         case "subscribe":
-            let added = try subscriptions.add(try request.strings("topics"))
+            let topics = try request.strings("topics")
+            let added = try Self.answer { () throws(SubscriptionChangeError) in try subscriptions.add(topics) }
             reporter.report(.info, ["event": .string("subscriptions_changed"), "added": .strings(added),
                                     "subscriptions": .strings(subscriptions.current)])
             reply.add("added", raw: JSONObject.list(added))
             subscriptionList(&reply)
         case "unsubscribe":
-            let (removed, absent) = try subscriptions.remove(try request.strings("topics"))
+            let topics = try request.strings("topics")
+            let (removed, absent) = try Self.answer { () throws(SubscriptionChangeError) in try subscriptions.remove(topics) }
             reporter.report(.info, ["event": .string("subscriptions_changed"), "removed": .strings(removed),
                                     "subscriptions": .strings(subscriptions.current)])
             reply.add("removed", raw: JSONObject.list(removed))
@@ -61,7 +64,8 @@ final class IngestControl: ControlHandler {
         case "snapshot":
             try snapshot(request, &reply)
         case "backfill":
-            let job = try availableJobs().start(try BackfillRequest(request, market: market))
+            let jobs = try availableJobs(), backfill = try backfillRequest(request)
+            let job = try Self.answer { () throws(BackfillJobs.QueueFull) in try jobs.start(backfill) }
             reply.add("id", string: job)
         case "jobs":
             reply.add("jobs", raw: "[" + (try availableJobs()).all().map(\.json).joined(separator: ",") + "]")
@@ -73,6 +77,57 @@ final class IngestControl: ControlHandler {
             throw ControlError(
                 .unknownOp,
                 "unknown op \"\(request.op.prefix(64))\": use ping, status, subscriptions, subscribe, unsubscribe, snapshot, backfill, jobs or job")
+        }
+    }
+
+    /// Reads `symbol`, `from`, `to` and `timespan` (default `minute`) from a `backfill` request.
+    private func backfillRequest(_ request: ControlRequest) throws(ControlError) -> BackfillRequest {
+        let timespanText = try request.optionalString("timespan") ?? "minute"
+        guard let timespan = BackfillTimespan(rawValue: timespanText) else {
+            throw ControlError(
+                .badTimespan, "unknown timespan \"\(timespanText.prefix(32))\": use second, minute, day, trade or quote")
+        }
+        func bound(_ key: String) throws(ControlError) -> HistoryBound {
+            let text: String
+            if let int = request.body[key]?.int {
+                text = String(int)
+            } else {
+                text = try request.string(key)
+            }
+            do {
+                return try HistoryBound(parsing: text)
+            } catch {
+                throw ControlError(.badDate, "\"\(key)\": \(error)")
+            }
+        }
+        let symbol = try request.string("symbol"), from = try bound("from"), to = try bound("to")
+        return try Self.answer { () throws(BackfillRequestError) in
+            try BackfillRequest(symbol: symbol, timespan: timespan, from: from, to: to, market: market, reason: "request")
+        }
+    }
+
+    /// Runs `body`, turning what a domain type refuses into the control error code docs/control.md
+    /// gives for it: the one place where ingest's errors meet the control protocol's.
+    private static func answer<T, E: Error>(_ body: () throws(E) -> T) throws(ControlError) -> T {
+        do {
+            return try body()
+        } catch let error as BackfillRequestError {
+            switch error {
+            case .query(.badSymbol): throw ControlError(.badSymbol, error.description)
+            case .query(.fromAfterTo), .rangeTooLong: throw ControlError(.badRange, error.description)
+            case .query(.badTime): throw ControlError(.badDate, error.description)
+            case .query(.unsupported): throw ControlError(.badField, error.description)
+            }
+        } catch let error as SubscriptionChangeError {
+            switch error {
+            case .invalid: throw ControlError(.badTopic, error.description)
+            case .empty: throw ControlError(.badField, error.description)
+            case .notSaved: throw ControlError(.internal, error.description)
+            }
+        } catch let error as BackfillJobs.QueueFull {
+            throw ControlError(.unavailable, error.description)
+        } catch {
+            throw ControlError(.internal, "\(error)")
         }
     }
 

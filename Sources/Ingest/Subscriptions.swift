@@ -1,4 +1,3 @@
-import Control
 import Logging
 import Massive
 import Synchronization
@@ -24,9 +23,9 @@ final class Subscriptions: Sendable {
     var demanded: [String] { state.withLock { $0.demanded } }
 
     /// Adds `params` (Massive syntax); returns those that were new.
-    func add(_ params: [String]) throws(ControlError) -> [String] {
+    func add(_ params: [String]) throws(SubscriptionChangeError) -> [String] {
         let valid = try validate(params)
-        return try state.withLock { s throws(ControlError) -> [String] in
+        return try state.withLock { s throws(SubscriptionChangeError) -> [String] in
             let added = valid.filter { !s.explicit.contains($0) }
             if !added.isEmpty { try apply(&s, explicit: s.explicit + added) }
             return added
@@ -34,9 +33,9 @@ final class Subscriptions: Sendable {
     }
 
     /// Removes `params`; returns those removed and those that were not subscribed.
-    func remove(_ params: [String]) throws(ControlError) -> (removed: [String], absent: [String]) {
+    func remove(_ params: [String]) throws(SubscriptionChangeError) -> (removed: [String], absent: [String]) {
         let valid = try validate(params)
-        return try state.withLock { s throws(ControlError) -> ([String], [String]) in
+        return try state.withLock { s throws(SubscriptionChangeError) -> ([String], [String]) in
             let drop = Set(valid)
             let kept = s.explicit.filter { !drop.contains($0) }
             let present = Set(s.explicit)
@@ -53,11 +52,11 @@ final class Subscriptions: Sendable {
         }
     }
 
-    private func apply(_ s: inout (explicit: [String], demanded: [String]), explicit: [String]) throws(ControlError) {
+    private func apply(_ s: inout (explicit: [String], demanded: [String]), explicit: [String]) throws(SubscriptionChangeError) {
         do {
             try store?.save(explicit)
         } catch {
-            throw ControlError(.internal, "\(error); subscriptions unchanged")
+            throw .notSaved("\(error)")
         }
         s.explicit = explicit
         stream.setSubscriptions(Subscriptions.union(explicit, s.demanded))
@@ -69,20 +68,38 @@ final class Subscriptions: Sendable {
     }
 
     /// Checks every element of a request's `topics` (each may be a comma-separated list) is
-    /// Massive's `EV.TICKER` for the stream's market: the first bad one fails the request with
-    /// `bad_topic`, an element with no param in it (`""`, `","`) with `bad_field`.
-    func validate(_ elements: [String]) throws(ControlError) -> [String] {
+    /// Massive's `EV.TICKER` for the stream's market: the first bad one fails the change, as
+    /// does an element with no param in it (`""`, `","`).
+    func validate(_ elements: [String]) throws(SubscriptionChangeError) -> [String] {
         var result: [String] = []
         for element in elements {
             let params: [String]
             do {
                 params = try MassiveSubscription.parse([element], market: stream.configuration.endpoint.market)
             } catch {
-                throw ControlError(.badTopic, error.description)
+                throw .invalid(error)
             }
-            guard !params.isEmpty else { throw ControlError(.badField, "\"topics\" holds an empty subscription") }
+            guard !params.isEmpty else { throw .empty }
             for param in params where !result.contains(param) { result.append(param) }
         }
         return result
+    }
+}
+
+/// Why the subscriptions were not changed.
+enum SubscriptionChangeError: Error, CustomStringConvertible {
+    /// A param that is not Massive's `EV.TICKER` for the market.
+    case invalid(MassiveConfigurationError)
+    /// An element with no param in it.
+    case empty
+    /// The state file could not be written; nothing changed.
+    case notSaved(String)
+
+    var description: String {
+        switch self {
+        case .invalid(let error): error.description
+        case .empty: "\"topics\" holds an empty subscription"
+        case .notSaved(let error): "\(error); subscriptions unchanged"
+        }
     }
 }
