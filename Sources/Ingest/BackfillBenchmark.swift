@@ -42,7 +42,7 @@ public enum BackfillBenchmark {
         let subscribed = Date().addingTimeInterval(10)
         while !publisher.subscriptions.contains(Array("A.".utf8)), Date() < subscribed { Thread.sleep(forTimeInterval: 0.01) }
 
-        let reporter = StatusReporter(publisher: publisher, name: "bench", market: .stocks, logger: logger)
+        let reporter = StreamPublisher(publisher: publisher, name: "bench", market: .stocks, logger: logger)
         let jobs = BackfillJobs(configuration: .init(rate: 0), publisher: publisher, reporter: reporter, logger: logger) {
             request, _, page in
             var parser = RESTPageParser(query: request.query)

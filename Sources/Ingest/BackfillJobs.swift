@@ -94,7 +94,7 @@ public final class BackfillJobs: Sendable {
 
     let configuration: Configuration
     private let publisher: PublisherService
-    private let reporter: StatusReporter
+    private let reporter: StreamPublisher
     private let fetch: BackfillFetch
     private let logger: Logger
     private let state = Mutex(State())
@@ -109,7 +109,7 @@ public final class BackfillJobs: Sendable {
     }
 
     init(
-        configuration: Configuration, publisher: PublisherService, reporter: StatusReporter, logger: Logger,
+        configuration: Configuration, publisher: PublisherService, reporter: StreamPublisher, logger: Logger,
         fetch: @escaping BackfillFetch
     ) {
         self.configuration = configuration
@@ -140,7 +140,7 @@ public final class BackfillJobs: Sendable {
             return id
         }
         enqueue.yield(id)
-        reporter.report(.info, ["event": .string("job_queued"), "job": .string(id), "symbol": .string(request.symbol),
+        reporter.report(.info, .jobQueued, ["job": .string(id), "symbol": .string(request.symbol),
                                 "timespan": .string(request.timespan.rawValue), "from": .string(request.from.description),
                                 "to": .string(request.to.description), "reason": .string(request.reason)])
         return id
@@ -224,7 +224,7 @@ public final class BackfillJobs: Sendable {
             let finished = update(id) { $0.state = .done; $0.note = nil; $0.finishedAt = WallClock.nanoseconds() }
             if let finished {
                 logger.info("backfill done", metadata: ["job": "\(id)", "records": "\(finished.records)"])
-                reporter.report(.info, ["event": .string("job_done"), "job": .string(id),
+                reporter.report(.info, .jobDone, ["job": .string(id),
                                         "records": .int(Int64(finished.records)), "pages": .int(Int64(finished.pages))])
             }
         } catch is CancellationError {
@@ -233,7 +233,7 @@ public final class BackfillJobs: Sendable {
             let message = "\(error)"
             let failed = update(id) { $0.state = .failed; $0.error = message; $0.finishedAt = WallClock.nanoseconds() }
             logger.warning("backfill failed", metadata: ["job": "\(id)", "error": "\(message)"])
-            reporter.report(.warning, ["event": .string("job_failed"), "job": .string(id), "error": .string(message),
+            reporter.report(.warning, .jobFailed, ["job": .string(id), "error": .string(message),
                                        "records": .int(Int64(failed?.records ?? 0))])
         }
     }
@@ -260,10 +260,10 @@ public final class BackfillJobs: Sendable {
 /// Reports a running job's progress on `S.<name>` at most once a second.
 private final class ProgressReporter: Sendable {
     let id: String
-    let reporter: StatusReporter
+    let reporter: StreamPublisher
     private let last = Mutex<Int64>(0)
 
-    init(id: String, reporter: StatusReporter) {
+    init(id: String, reporter: StreamPublisher) {
         self.id = id
         self.reporter = reporter
     }
@@ -276,7 +276,7 @@ private final class ProgressReporter: Sendable {
             return true
         }
         guard due else { return }
-        reporter.report(.info, ["event": .string("job_progress"), "job": .string(id), "records": .int(Int64(job.records)),
+        reporter.report(.info, .jobProgress, ["job": .string(id), "records": .int(Int64(job.records)),
                                 "pages": .int(Int64(job.pages)), "progress": .raw(String(Double(Int(job.progress * 1000)) / 1000))])
     }
 }

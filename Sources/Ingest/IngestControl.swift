@@ -17,13 +17,13 @@ final class IngestControl: ControlHandler {
     let market: Market
     let stream: MassiveStream
     let publisher: PublisherService
-    let reporter: StatusReporter
+    let reporter: StreamPublisher
     let subscriptions: Subscriptions
     let jobs: BackfillJobs?
 
     init(
         name: String, version: String, url: String, market: Market, stream: MassiveStream, publisher: PublisherService,
-        reporter: StatusReporter, subscriptions: Subscriptions, jobs: BackfillJobs?
+        reporter: StreamPublisher, subscriptions: Subscriptions, jobs: BackfillJobs?
     ) {
         self.name = name
         self.version = version
@@ -36,47 +36,53 @@ final class IngestControl: ControlHandler {
         self.jobs = jobs
     }
 
+    /// The ops ingest answers (docs/control.md).
+    enum Op: String, CaseIterable {
+        case ping, status, subscriptions, subscribe, unsubscribe, snapshot, backfill, jobs, job
+    }
+
     func handle(_ request: ControlRequest, reply: inout JSONObject) throws(ControlError) {
-        switch request.op {
-        case "ping":
+        guard let op = Op(rawValue: request.op) else {
+            throw ControlError(
+                .unknownOp,
+                "unknown op \"\(request.op.prefix(64))\": use \(Op.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        switch op {
+        case .ping:
             reply.add("name", string: name)
             reply.add("version", string: version)
             reply.add("uptime_ms", raw: String((WallClock.nanoseconds() - startedAt) / 1_000_000))
-        case "status":
+        case .status:
             status(&reply)
-        case "subscriptions":
+        case .subscriptions:
             subscriptionList(&reply)
-        case "subscribe":
+        case .subscribe:
             let topics = try request.strings("topics")
             let added = try Self.answer { () throws(SubscriptionChangeError) in try subscriptions.add(topics) }
-            reporter.report(.info, ["event": .string("subscriptions_changed"), "added": .strings(added),
+            reporter.report(.info, .subscriptionsChanged, ["added": .strings(added),
                                     "subscriptions": .strings(subscriptions.current)])
             reply.add("added", raw: JSONObject.list(added))
             subscriptionList(&reply)
-        case "unsubscribe":
+        case .unsubscribe:
             let topics = try request.strings("topics")
             let (removed, absent) = try Self.answer { () throws(SubscriptionChangeError) in try subscriptions.remove(topics) }
-            reporter.report(.info, ["event": .string("subscriptions_changed"), "removed": .strings(removed),
+            reporter.report(.info, .subscriptionsChanged, ["removed": .strings(removed),
                                     "subscriptions": .strings(subscriptions.current)])
             reply.add("removed", raw: JSONObject.list(removed))
             reply.add("not_subscribed", raw: JSONObject.list(absent))
             subscriptionList(&reply)
-        case "snapshot":
+        case .snapshot:
             try snapshot(request, &reply)
-        case "backfill":
+        case .backfill:
             let jobs = try availableJobs(), backfill = try backfillRequest(request)
             let job = try Self.answer { () throws(BackfillJobs.QueueFull) in try jobs.start(backfill) }
             reply.add("id", string: job)
-        case "jobs":
+        case .jobs:
             reply.add("jobs", raw: "[" + (try availableJobs()).all().map(\.json).joined(separator: ",") + "]")
-        case "job":
+        case .job:
             let id = try request.string("id")
             guard let job = try availableJobs().job(id) else { throw ControlError(.notFound, "no job \"\(id)\"") }
             reply.add("job", raw: job.json)
-        default:
-            throw ControlError(
-                .unknownOp,
-                "unknown op \"\(request.op.prefix(64))\": use ping, status, subscriptions, subscribe, unsubscribe, snapshot, backfill, jobs or job")
         }
     }
 
@@ -153,7 +159,7 @@ final class IngestControl: ControlHandler {
         var up = JSONObject()
         up.add("url", string: url)
         up.add("market", string: market.name)
-        up.add("state", string: upstream.state)
+        up.add("state", string: upstream.state.rawValue)
         up.add("since", string: UTCTime.iso8601(nanoseconds: upstream.since))
         up.add("attempt", raw: String(upstream.attempt))
         up.add("connections", raw: String(upstream.connections))

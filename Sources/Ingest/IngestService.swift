@@ -101,7 +101,7 @@ public final class IngestService: Service, Sendable {
             lastValues: LastValueCache(), onSubscriptionChange: onDemand?.update)
         defer { publisher.stop() }
         logger.info("publishing on the bus", metadata: ["endpoints": "\(publisher.endpoints.joined(separator: " "))"])
-        let reporter = StatusReporter(publisher: publisher, name: try Symbol(configuration.name),
+        let reporter = StreamPublisher(publisher: publisher, name: try Symbol(configuration.name),
                                       market: configuration.stream.endpoint.market, logger: logger)
         let jobs = try configuration.rest.map { rest in
             BackfillJobs(
@@ -126,7 +126,7 @@ public final class IngestService: Service, Sendable {
         defer { control?.stop() }
         if let control { logger.info("control socket ready", metadata: ["endpoint": "\(control.endpoint)"]) }
         bound.withLock { $0 = (publisher.endpoints, control?.endpoint) }
-        reporter.report(.info, ["event": .string("starting"), "url": .string(configuration.stream.endpoint.url),
+        reporter.report(.info, .starting, ["url": .string(configuration.stream.endpoint.url),
                                 "subscriptions": .strings(stream.subscriptions)])
         do {
             try await cancelWhenGracefulShutdown {
@@ -135,11 +135,11 @@ public final class IngestService: Service, Sendable {
         } catch is CancellationError {
             // Shutdown: the stream, the jobs and the counters task were cancelled.
         }
-        reporter.report(.info, ["event": .string("stopped")])
+        reporter.report(.info, .stopped)
     }
 
     /// Runs the stream, the backfill jobs and the periodic counters until the stream ends.
-    private func stream(_ stream: MassiveStream, _ reporter: StatusReporter, _ jobs: BackfillJobs?) async throws {
+    private func stream(_ stream: MassiveStream, _ reporter: StreamPublisher, _ jobs: BackfillJobs?) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await stream.run(handler: reporter) }
             group.addTask { try await reporter.reportCounters(of: stream, every: self.configuration.countersInterval) }
@@ -155,7 +155,7 @@ public final class IngestService: Service, Sendable {
             do {
                 try await group.next()
             } catch let error as MassiveStreamError {
-                reporter.report(.error, ["event": .string("stopped"), "error": .string(error.description)])
+                reporter.report(.error, .stopped, ["error": .string(error.description)])
                 throw error
             }
         }
@@ -163,7 +163,7 @@ public final class IngestService: Service, Sendable {
 }
 
 /// Publishes the stream's records and turns its events into `S.<name>` status records.
-final class StatusReporter: MassiveStreamHandler {
+final class StreamPublisher: MassiveStreamHandler {
     let publisher: PublisherService
     let name: Symbol
     let market: Market
@@ -188,32 +188,32 @@ final class StatusReporter: MassiveStreamHandler {
         switch event {
         case .connecting(let url, let attempt):
             logger.info("connecting", metadata: ["url": "\(url)", "attempt": "\(attempt)"])
-            report(.info, ["event": .string("connecting"), "url": .string(url), "attempt": .int(Int64(attempt))])
+            report(.info, .connecting, ["url": .string(url), "attempt": .int(Int64(attempt))])
         case .connected:
-            report(.info, ["event": .string("connected")])
+            report(.info, .connected)
         case .authenticated:
             logger.info("authenticated")
-            report(.info, ["event": .string("authenticated")])
+            report(.info, .authenticated)
         case .subscribed(let message):
-            report(.info, ["event": .string("subscribed"), "message": .string(message)])
+            report(.info, .subscribed, ["message": .string(message)])
         case .subscriptionError(let message):
             logger.warning("subscription refused", metadata: ["message": "\(message)"])
-            report(.warning, ["event": .string("subscription_error"), "message": .string(message)])
+            report(.warning, .subscriptionError, ["message": .string(message)])
         case .upstreamStatus(let status):
             logger.warning("upstream status", metadata: ["status": "\(status.status)", "message": "\(status.message)"])
-            report(.warning, ["event": .string("upstream_status"), "status": .string(status.status),
+            report(.warning, .upstreamStatus, ["status": .string(status.status),
                               "message": .string(status.message)])
         case .disconnected(let reason, let at):
-            report(.warning, ["event": .string("disconnected"), "reason": .string(reason), "at": .int(at)])
+            report(.warning, .disconnected, ["reason": .string(reason), "at": .int(at)])
         case .resumed(let gapStart, let gapEnd, let attempt):
             logger.warning("reconnected; data between gap_start and gap_end was not received",
                            metadata: ["gap_start": "\(UTCTime.iso8601(nanoseconds: gapStart))",
                                       "gap_end": "\(UTCTime.iso8601(nanoseconds: gapEnd))"])
-            report(.warning, ["event": .string("reconnected"), "gap_start": .int(gapStart), "gap_end": .int(gapEnd),
+            report(.warning, .reconnected, ["gap_start": .int(gapStart), "gap_end": .int(gapEnd),
                               "attempt": .int(Int64(attempt))])
             gapRepair.withLock { $0 }?.repair(from: gapStart, to: gapEnd)
         case .retrying(let delay, let attempt):
-            report(.info, ["event": .string("retrying"), "delay_ms": .int(delay.nanoseconds / 1_000_000),
+            report(.info, .retrying, ["delay_ms": .int(delay.nanoseconds / 1_000_000),
                            "attempt": .int(Int64(attempt))])
         }
     }
@@ -235,8 +235,8 @@ final class StatusReporter: MassiveStreamHandler {
                 unpublished.add(ev, raw: String(count))
             }
             let bus = publisher.counters
-            report(counters.problemTotal > 0 ? .warning : .info, [
-                "event": .string("counters"), "frames": .int(Int64(counters.frames)),
+            report(counters.problemTotal > 0 ? .warning : .info, .counters, [
+                "frames": .int(Int64(counters.frames)),
                 "events": .int(Int64(counters.events)), "records": .int(Int64(counters.records)),
                 "published": .int(Int64(bus.published)), "dropped": .int(Int64(bus.dropped)),
                 "problems": .raw(problems.text), "unpublished": .raw(unpublished.text),
@@ -270,7 +270,7 @@ final class StatusReporter: MassiveStreamHandler {
             metrics.count("tickbus_ingest_reconnects_total", total: upstream.disconnections)
             metrics.count("tickbus_ingest_gaps_total", total: upstream.gaps)
             metrics.gauge("tickbus_bus_queued", Double(publisher.queued))
-            metrics.gauge("tickbus_ingest_streaming", upstream.state == "streaming" ? 1 : 0)
+            metrics.gauge("tickbus_ingest_streaming", upstream.state == .streaming ? 1 : 0)
             metrics.gauge("tickbus_ingest_seconds_since_last_event", Double(now - lastEventAt) / 1e9)
             try await Task.sleep(for: interval)
         }
@@ -283,8 +283,9 @@ final class StatusReporter: MassiveStreamHandler {
     /// Publishes one status record (JSON object body, keys in the given order). Strings and
     /// lists, which may come from upstream or from long subscription lists, are cut to a few KiB
     /// and say so (`JSONObject.add(_:string:limit:)`), so the body stays far below the wire limit.
-    func report(_ level: StatusLevel, _ fields: KeyValuePairs<String, Value>) {
+    func report(_ level: StatusLevel, _ event: IngestEvent, _ fields: KeyValuePairs<String, Value> = [:]) {
         var body = JSONObject()
+        body.add("event", string: event.rawValue)
         for (key, value) in fields {
             switch value {
             case .string(let s): body.add(key, string: s, limit: 4096)

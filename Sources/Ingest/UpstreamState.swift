@@ -1,10 +1,14 @@
 import Massive
 import TickBusCore
 
+/// Where ingest's upstream connection is, as `status` reports it (`upstream.state`).
+enum UpstreamPhase: String, Sendable {
+    case starting, connecting, connected, streaming, disconnected, retrying
+}
+
 /// What ingest knows of its upstream connection, for the `status` and `subscriptions` replies.
 struct UpstreamState: Sendable {
-    /// `starting`, `connecting`, `connected`, `streaming`, `disconnected`, `retrying`, `stopped`.
-    var state = "starting"
+    var state = UpstreamPhase.starting
     /// When `state` was entered (ns since the epoch).
     var since = WallClock.nanoseconds()
     var attempt = 0
@@ -19,7 +23,7 @@ struct UpstreamState: Sendable {
     var acknowledged: Set<String> = []
     var lastSubscriptionError: String?
 
-    mutating func enter(_ state: String) {
+    mutating func enter(_ state: UpstreamPhase) {
         self.state = state
         since = WallClock.nanoseconds()
     }
@@ -29,13 +33,13 @@ struct UpstreamState: Sendable {
         switch event {
         case .connecting(_, let attempt):
             self.attempt = attempt
-            enter("connecting")
+            enter(.connecting)
         case .connected:
             connections += 1
-            enter("connected")
+            enter(.connected)
         case .authenticated:
             acknowledged = []
-            enter("streaming")
+            enter(.streaming)
         case .subscribed(let message):
             let prefix = "subscribed to: "
             if message.hasPrefix(prefix) { acknowledged.insert(String(message.dropFirst(prefix.count))) }
@@ -49,12 +53,12 @@ struct UpstreamState: Sendable {
             disconnections += 1
             lastDisconnect = reason
             acknowledged = []
-            enter("disconnected")
+            enter(.disconnected)
         case .resumed(let start, let end, _):
             gaps += 1
             lastGap = (start, end)
         case .retrying:
-            enter("retrying")
+            enter(.retrying)
         }
     }
 }

@@ -140,7 +140,7 @@ public final class KDBPublisher: Service, Sendable {
         let status = try configuration.status.isEmpty
             ? nil : PublisherService(context: context, configuration: .init(name: configuration.name, endpoints: configuration.status))
         defer { status?.stop() }
-        let reporter = StatusReporter(publisher: status, name: configuration.name, logger: logger)
+        let reporter = KDBStatusReporter(publisher: status, name: configuration.name, logger: logger)
         let failure = Mutex<(any Error)?>(nil)
         let finished = DispatchSemaphore(value: 0)
         let busThread = Thread { [self] in
@@ -176,7 +176,7 @@ public final class KDBPublisher: Service, Sendable {
 
     // MARK: bus thread
 
-    private func readBus(_ reporter: StatusReporter) throws {
+    private func readBus(_ reporter: KDBStatusReporter) throws {
         let subscriber = try Subscriber(
             context: context, configuration: .init(endpoints: configuration.bus, filters: configuration.filters, security: configuration.busSecurity))
         let router = TableRouter(separateHistorical: configuration.separateHistorical, capacity: configuration.flushRows)
@@ -262,7 +262,7 @@ public final class KDBPublisher: Service, Sendable {
 
     // MARK: sender thread
 
-    private func send(_ reporter: StatusReporter) {
+    private func send(_ reporter: KDBStatusReporter) {
         let target = "\(configuration.host):\(configuration.port)"
         let intervalNs = configuration.confirmInterval.nanoseconds
         var backoffMs = 100
@@ -349,7 +349,7 @@ public final class KDBPublisher: Service, Sendable {
     /// Closes the connection and counts the rows it sent that the tickerplant never confirmed.
     private func disconnected(
         _ connection: inout TCPSocket?, _ delivery: inout DeliveryConfirmation, _ confirmedBefore: inout UInt64,
-        _ reporter: StatusReporter,
+        _ reporter: KDBStatusReporter,
         _ target: String, _ why: String
     ) {
         connection?.close()
@@ -426,7 +426,7 @@ public final class KDBPublisher: Service, Sendable {
         }
     }
 
-    private func report(_ schema: SchemaCheck.Outcome, _ reporter: StatusReporter, _ target: String) {
+    private func report(_ schema: SchemaCheck.Outcome, _ reporter: KDBStatusReporter, _ target: String) {
         link.withLock { $0.schema = schema }
         switch schema {
         case .matches:
@@ -459,7 +459,7 @@ public final class KDBPublisher: Service, Sendable {
 
     /// `{"event":"state",...}` on `S.<name>`: the tickerplant, whether connected (else the last
     /// connect error), the schema check's outcome and the row counters.
-    private func reportState(_ reporter: StatusReporter) {
+    private func reportState(_ reporter: KDBStatusReporter) {
         let c = counters
         let (schema, error) = link.withLock { ($0.schema, $0.error) }
         reporter.report(.info, "state") {
@@ -496,7 +496,7 @@ public final class KDBPublisher: Service, Sendable {
 }
 
 /// Sends status records on `S.<name>` when a status publisher exists.
-struct StatusReporter: Sendable {
+struct KDBStatusReporter: Sendable {
     let publisher: PublisherService?
     let name: String
     let logger: Logger
