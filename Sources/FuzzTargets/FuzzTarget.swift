@@ -124,13 +124,13 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = bound.description
             return bound
         }
-        let timespan = (try? request.optionalString("timespan")).flatMap { $0 }.flatMap(BackfillTimespan.init(rawValue:))
+        let asked = (try? request.optionalString("timespan")).flatMap { $0 }.flatMap(HistoryKind.init(timespan:))
         let from = bound("from"), to = bound("to")
         guard let symbol = try? request.string("symbol"), let from, let to else { return }
         for market in Market.allCases {
-            for span in timespan.map({ [$0] }) ?? BackfillTimespan.allCases {
+            for kind in asked.map({ [$0] }) ?? HistoryKind.allCases {
                 guard let backfill = try? BackfillRequest(
-                    symbol: symbol, timespan: span, from: from, to: to, market: market, reason: "request")
+                    symbol: symbol, kind: kind, from: from, to: to, market: market, reason: "request")
                 else { continue }
                 _ = backfill.query.path(limit: 50_000)
             }

@@ -52,7 +52,7 @@ public enum BackfillBenchmark {
             }
         }
         let request = try BackfillRequest(
-            symbol: "AAPL", timespan: .second, from: try HistoryBound(parsing: "2025-03-04"),
+            symbol: "AAPL", kind: .secondBars, from: try HistoryBound(parsing: "2025-03-04"),
             to: try HistoryBound(parsing: "2025-03-05"), market: .stocks, reason: "request")
         let finished = DispatchSemaphore(value: 0)
         let runner = Task {

@@ -39,7 +39,7 @@ public struct BackfillJob: Sendable {
         o.add("id", string: id)
         o.add("state", string: state.rawValue)
         o.add("symbol", string: request.symbol)
-        o.add("timespan", string: request.timespan.rawValue)
+        o.add("timespan", string: request.kind.timespan)
         o.add("from", string: request.from.description)
         o.add("to", string: request.to.description)
         o.add("reason", string: request.reason)
@@ -141,7 +141,7 @@ public final class BackfillJobs: Sendable {
         }
         enqueue.yield(id)
         reporter.report(.info, .jobQueued, ["job": .string(id), "symbol": .string(request.symbol),
-                                "timespan": .string(request.timespan.rawValue), "from": .string(request.from.description),
+                                "timespan": .string(request.kind.timespan), "from": .string(request.from.description),
                                 "to": .string(request.to.description), "reason": .string(request.reason)])
         return id
     }
@@ -208,7 +208,7 @@ public final class BackfillJobs: Sendable {
             return
         }
         logger.info("backfill started", metadata: ["job": "\(id)", "symbol": "\(job.request.symbol)",
-                                                  "timespan": "\(job.request.timespan.rawValue)"])
+                                                  "timespan": "\(job.request.kind.timespan)"])
         let progress = ProgressReporter(id: id, reporter: reporter)
         do {
             if let notBefore = job.request.notBefore, notBefore > WallClock.nanoseconds() {

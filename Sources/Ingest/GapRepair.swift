@@ -30,35 +30,35 @@ final class GapRepair: Sendable {
 
     /// Starts one backfill per bar channel and symbol for `start…end` (ns since the epoch).
     func repair(from start: Int64, to end: Int64) {
-        for (symbol, timespan) in targets() {
-            let unit: Int64 = (timespan == .second ? 1 : 60) * 1_000_000_000
+        for (symbol, kind) in targets() {
+            let unit: Int64 = (kind == .secondBars ? 1 : 60) * 1_000_000_000
             let barStart = start - start % unit
             do {
                 var request = try BackfillRequest(
-                    symbol: symbol, timespan: timespan, from: .instant(nanoseconds: barStart), to: .instant(nanoseconds: end),
+                    symbol: symbol, kind: kind, from: .instant(nanoseconds: barStart), to: .instant(nanoseconds: end),
                     market: market, reason: "gap_repair")
                 // The last bar of the window ends within one unit of `end`.
                 request.notBefore = end + unit + delay.nanoseconds
                 let id = try jobs.start(request)
-                logger.info("gap repair queued", metadata: ["job": "\(id)", "symbol": "\(symbol)", "timespan": "\(timespan.rawValue)"])
+                logger.info("gap repair queued", metadata: ["job": "\(id)", "symbol": "\(symbol)", "timespan": "\(kind.timespan)"])
             } catch {
                 logger.warning("gap repair not possible", metadata: ["symbol": "\(symbol)", "error": "\(error)"])
             }
         }
     }
 
-    /// (symbol, timespan) for every subscribed bar channel.
-    func targets() -> [(String, BackfillTimespan)] {
-        var targets: [(String, BackfillTimespan)] = []
+    /// (symbol, bar kind) for every subscribed bar channel.
+    func targets() -> [(String, HistoryKind)] {
+        var targets: [(String, HistoryKind)] = []
         for param in subscriptions.stream.subscriptions {
             guard let dot = param.firstIndex(of: ".") else { continue }
             let channel = param[..<dot], ticker = String(param[param.index(after: dot)...])
             let kind = MassiveChannel.named(channel, in: market)?.kind
             guard kind == .secondBar || kind == .minuteBar, let kind else { continue }
-            let timespan: BackfillTimespan = kind == .secondBar ? .second : .minute
+            let bars: HistoryKind = kind == .secondBar ? .secondBars : .minuteBars
             let symbols = ticker == "*" ? (lastValues?.symbols(of: kind).map(\.description) ?? []) : [ticker]
-            for symbol in symbols where !targets.contains(where: { $0.0 == symbol && $0.1 == timespan }) {
-                targets.append((symbol, timespan))
+            for symbol in symbols where !targets.contains(where: { $0.0 == symbol && $0.1 == bars }) {
+                targets.append((symbol, bars))
             }
         }
         return targets

@@ -89,7 +89,7 @@ final class IngestControl: ControlHandler {
     /// Reads `symbol`, `from`, `to` and `timespan` (default `minute`) from a `backfill` request.
     private func backfillRequest(_ request: ControlRequest) throws(ControlError) -> BackfillRequest {
         let timespanText = try request.optionalString("timespan") ?? "minute"
-        guard let timespan = BackfillTimespan(rawValue: timespanText) else {
+        guard let kind = HistoryKind(timespan: timespanText) else {
             throw ControlError(
                 .badTimespan, "unknown timespan \"\(timespanText.prefix(32))\": use second, minute, day, trade or quote")
         }
@@ -108,7 +108,7 @@ final class IngestControl: ControlHandler {
         }
         let symbol = try request.string("symbol"), from = try bound("from"), to = try bound("to")
         return try Self.answer { () throws(BackfillRequestError) in
-            try BackfillRequest(symbol: symbol, timespan: timespan, from: from, to: to, market: market, reason: "request")
+            try BackfillRequest(symbol: symbol, kind: kind, from: from, to: to, market: market, reason: "request")
         }
     }
 

@@ -18,6 +18,22 @@ public enum HistoryKind: String, Sendable, CaseIterable, CustomStringConvertible
         }
     }
 
+    /// Its name in a `backfill` request and a job (`ctl backfill --timespan`): `second`,
+    /// `minute`, `day`, `trade` or `quote`.
+    public var timespan: String {
+        switch self {
+        case .secondBars, .minuteBars, .dayBars: rawValue
+        case .trades: "trade"
+        case .quotes: "quote"
+        }
+    }
+
+    /// The kind whose ``timespan`` is `timespan`.
+    public init?(timespan: String) {
+        guard let kind = Self.allCases.first(where: { $0.timespan == timespan }) else { return nil }
+        self = kind
+    }
+
     public var description: String {
         switch self {
         case .secondBars: "second bars"
