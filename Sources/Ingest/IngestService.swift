@@ -40,8 +40,6 @@ public final class IngestService: Service, Sendable {
         public var security: CurveSecurity?
         /// When set, control requests must carry it as `"token"`.
         public var controlToken: String?
-        /// How often the counters are exported through swift-metrics; nil: not exported.
-        public var metricsInterval: Duration?
 
         public init(
             stream: MassiveStream.Configuration, busEndpoints: [String] = [DefaultEndpoint.bus],
@@ -49,10 +47,8 @@ public final class IngestService: Service, Sendable {
             controlEndpoint: String? = nil, stateFile: String? = nil,
             rest: MassiveRESTConfiguration? = nil, backfill: BackfillJobs.Configuration = .init(), gapRepair: Bool = true,
             gapRepairDelay: Duration = .seconds(5),
-            onDemand: Bool = false, version: String = "0", security: CurveSecurity? = nil, controlToken: String? = nil,
-            metricsInterval: Duration? = nil
+            onDemand: Bool = false, version: String = "0", security: CurveSecurity? = nil, controlToken: String? = nil
         ) {
-            self.metricsInterval = metricsInterval
             self.security = security
             self.controlToken = controlToken
             self.stream = stream
@@ -75,6 +71,8 @@ public final class IngestService: Service, Sendable {
     private let context: ZMQContext
     private let logger: Logger
     private let bound = Mutex<(bus: [String], control: String?)>(([], nil))
+    /// The running stream and what publishes it, for ``export(to:)``.
+    private let running = Mutex<(stream: MassiveStream, publisher: StreamPublisher)?>(nil)
 
     public init(configuration: Configuration, context: ZMQContext, logger: Logger) {
         self.configuration = configuration
@@ -87,6 +85,13 @@ public final class IngestService: Service, Sendable {
 
     /// The control endpoint once bound, nil before (or without one).
     public var controlEndpoint: String? { bound.withLock { $0.control } }
+
+    /// Exports the counters `status` reports through swift-metrics (docs/operations.md lists
+    /// the names); nothing before ``run()`` has started the stream.
+    public func export(to metrics: SnapshotMetrics) {
+        guard let (stream, publisher) = running.withLock({ $0 }) else { return }
+        publisher.export(stream, to: metrics)
+    }
 
     public func run() async throws {
         let stream = MassiveStream(configuration: configuration.stream, logger: logger)
@@ -126,6 +131,7 @@ public final class IngestService: Service, Sendable {
         defer { control?.stop() }
         if let control { logger.info("control socket ready", metadata: ["endpoint": "\(control.endpoint)"]) }
         bound.withLock { $0 = (publisher.endpoints, control?.endpoint) }
+        running.withLock { $0 = (stream, reporter) }
         reporter.report(.info, .starting, ["url": .string(configuration.stream.endpoint.url),
                                 "subscriptions": .strings(stream.subscriptions)])
         do {
@@ -143,9 +149,6 @@ public final class IngestService: Service, Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await stream.run(handler: reporter) }
             group.addTask { try await reporter.reportCounters(of: stream, every: self.configuration.countersInterval) }
-            if let interval = configuration.metricsInterval {
-                group.addTask { try await reporter.exportMetrics(of: stream, every: interval) }
-            }
             if let jobs {
                 group.addTask {
                     await withTaskCancellationHandler { await jobs.run() } onCancel: { jobs.finish() }
@@ -169,6 +172,8 @@ final class StreamPublisher: MassiveStreamHandler {
     let market: Market
     let logger: Logger
     let upstream = Mutex(UpstreamState())
+    /// The events count the last export saw, and when it last moved (monotonic ns).
+    private let lastEvent = Mutex<(events: UInt64, at: Int64?)>((0, nil))
     /// Starts backfills of the missed window after a reconnection, when set.
     let gapRepair = Mutex<GapRepair?>(nil)
 
@@ -244,36 +249,29 @@ final class StreamPublisher: MassiveStreamHandler {
         }
     }
 
-    /// Exports the counters `status` reports through swift-metrics, every `interval` (see
-    /// docs/operations.md for the names). Reads the same snapshots as `status`: the hot path
-    /// makes no metric call.
-    func exportMetrics(of stream: MassiveStream, every interval: Duration) async throws {
-        let metrics = SnapshotMetrics(dimensions: [("process", name.description)])
-        var lastEvents: UInt64 = 0
-        var lastEventAt = MonotonicClock.nanoseconds()
-        while true {
-            let decoder = stream.counters
-            let bus = publisher.counters
-            let upstream = upstream.withLock { $0 }
-            let now = MonotonicClock.nanoseconds()
-            if decoder.events != lastEvents {
-                lastEvents = decoder.events
-                lastEventAt = now
-            }
-            metrics.count("tickbus_ingest_frames_total", total: decoder.frames)
-            metrics.count("tickbus_ingest_events_total", total: decoder.events)
-            metrics.count("tickbus_ingest_records_total", total: decoder.records)
-            metrics.count("tickbus_ingest_decode_problems_total", total: decoder.problemTotal)
-            metrics.count("tickbus_bus_published_total", total: bus.published)
-            metrics.count("tickbus_bus_dropped_total", total: bus.dropped)
-            metrics.count("tickbus_bus_heartbeats_total", total: bus.heartbeats)
-            metrics.count("tickbus_ingest_reconnects_total", total: upstream.disconnections)
-            metrics.count("tickbus_ingest_gaps_total", total: upstream.gaps)
-            metrics.gauge("tickbus_bus_queued", Double(publisher.queued))
-            metrics.gauge("tickbus_ingest_streaming", upstream.state == .streaming ? 1 : 0)
-            metrics.gauge("tickbus_ingest_seconds_since_last_event", Double(now - lastEventAt) / 1e9)
-            try await Task.sleep(for: interval)
+    /// Exports the counters `status` reports, from the same snapshots: the hot path makes no
+    /// metric call.
+    func export(_ stream: MassiveStream, to metrics: SnapshotMetrics) {
+        let decoder = stream.counters
+        let bus = publisher.counters
+        let upstream = upstream.withLock { $0 }
+        let now = MonotonicClock.nanoseconds()
+        let lastEventAt = lastEvent.withLock { last in
+            if decoder.events != last.events || last.at == nil { last = (decoder.events, now) }
+            return last.at ?? now
         }
+        metrics.count("tickbus_ingest_frames_total", total: decoder.frames)
+        metrics.count("tickbus_ingest_events_total", total: decoder.events)
+        metrics.count("tickbus_ingest_records_total", total: decoder.records)
+        metrics.count("tickbus_ingest_decode_problems_total", total: decoder.problemTotal)
+        metrics.count("tickbus_bus_published_total", total: bus.published)
+        metrics.count("tickbus_bus_dropped_total", total: bus.dropped)
+        metrics.count("tickbus_bus_heartbeats_total", total: bus.heartbeats)
+        metrics.count("tickbus_ingest_reconnects_total", total: upstream.disconnections)
+        metrics.count("tickbus_ingest_gaps_total", total: upstream.gaps)
+        metrics.gauge("tickbus_bus_queued", Double(publisher.queued))
+        metrics.gauge("tickbus_ingest_streaming", upstream.state == .streaming ? 1 : 0)
+        metrics.gauge("tickbus_ingest_seconds_since_last_event", Double(now - lastEventAt) / 1e9)
     }
 
     enum Value {

@@ -114,11 +114,11 @@ struct IngestCommand: AsyncParsableCommand {
                 stateFile: statePath,
                 rest: MassiveRESTConfiguration(apiKey: apiKey, baseURL: restBase),
                 backfill: backfill, gapRepair: gapRepair, onDemand: onDemand,
-                version: TickBus.configuration.version, security: secured.server, controlToken: controlToken,
-                metricsInterval: service.metricsInterval),
+                version: TickBus.configuration.version, security: secured.server, controlToken: controlToken),
             context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: ingest)] + metricsServices(metrics), gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
+            services: [.init(service: ingest)] + metricsServices(metrics, process: ingest.configuration.name, export: ingest.export),
+            gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
         secured.authenticator?.stop()
     }

@@ -37,18 +37,10 @@ struct ServiceOptions: ParsableArguments {
         guard let metricsPort else { return (logger, nil) }
         return (logger, MetricsServer(registry: MetricsServer.bootstrap(), port: metricsPort, logger: logger))
     }
-
-    /// How often services publish their counters to the metrics (nil without --metrics-port).
-    var metricsInterval: Duration? { metricsPort == nil ? nil : .seconds(1) }
 }
 
 extension LogFormat: ExpressibleByArgument {}
 extension Logger.Level: @retroactive ExpressibleByArgument {}
-
-/// The metrics server as a service of the process's group, if there is one.
-func metricsServices(_ server: MetricsServer?) -> [ServiceGroupConfiguration.ServiceConfiguration] {
-    server.map { [.init(service: $0)] } ?? []
-}
 
 /// The metrics server and, beside it, a ``CounterExporter`` calling `export` every second for
 /// counters the process keeps itself; nothing without a metrics server.

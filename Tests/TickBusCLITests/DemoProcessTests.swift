@@ -1,17 +1,18 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `tickbus demo` as a newcomer runs it: upstream and local bars printed within seconds, and
 /// the CSV tree written.
 struct DemoProcessTests {
     @Test func demoPrintsUpstreamAndLocalBarsAndWritesTheArchive() async throws {
-        let base = 20_000 + Int(getpid() % 20_000)
+        let (sim, bus, control, barsBus, archive) = (freeTCPPort(), freeTCPPort(), freeTCPPort(), freeTCPPort(), freeTCPPort())
         let data = NSTemporaryDirectory() + "tickbus-demo-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: data) }
         let demo = try TickBusProcess([
-            "demo", "--seconds", "6", "--symbols", "AAPL,MSFT", "--sim-port", "\(base)",
-            "--bus", "tcp://127.0.0.1:\(base + 1)", "--control", "tcp://127.0.0.1:\(base + 2)",
-            "--bars-bus", "tcp://127.0.0.1:\(base + 3)", "--archive-status", "tcp://127.0.0.1:\(base + 4)",
+            "demo", "--seconds", "6", "--symbols", "AAPL,MSFT", "--sim-port", "\(sim)",
+            "--bus", "tcp://127.0.0.1:\(bus)", "--control", "tcp://127.0.0.1:\(control)",
+            "--bars-bus", "tcp://127.0.0.1:\(barsBus)", "--archive-status", "tcp://127.0.0.1:\(archive)",
             "--data-dir", data,
         ])
         let (status, out, err) = await demo.wait()

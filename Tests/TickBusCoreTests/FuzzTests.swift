@@ -27,14 +27,23 @@ import TickBusCore
         GoldenVectors.cases.compactMap { bytes(hex: $0.messageHex) }
     }
 
+    /// Random bytes, half of them with a length field that matches, so that decoding gets past
+    /// the length check: the refusals must come from more than the first two guards.
     @Test func randomBytes() {
         var rng = SplitMix64(seed: 0xF022)
+        var refusals: Set<String> = []
         for i in 0..<5000 {
             let count = Int.random(in: 0...300, using: &rng)
-            let junk = rng.bytes(count)
+            var junk = rng.bytes(count)
+            if count >= 2, Bool.random(using: &rng) {
+                junk[0] = UInt8(count & 0xFF)
+                junk[1] = UInt8(count >> 8)
+            }
             Self.checkMessage(junk, "random \(i)")
             Self.checkRecord(junk, "random \(i)")
+            do { _ = try WireFormat.decode(junk) } catch { refusals.insert(error.category) }
         }
+        #expect(refusals.isSuperset(of: ["too_short", "length_mismatch", "unsupported_version"]), "\(refusals.sorted())")
     }
 
     /// Random bodies behind a plausible topic and header, so decoding gets past the first checks.
