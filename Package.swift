@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "tickbus",
-    platforms: [.macOS(.v15)],
+    // Linux only: the code calls Glibc (sockets, files, clocks) directly; see the README.
     products: [
         .executable(name: "tickbus", targets: ["TickBusCLI"]),
         .library(name: "TickBusCore", targets: ["TickBusCore"]),

@@ -2,6 +2,7 @@ import Archive
 import Bus
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 import TickBusCore
 import ZeroMQ
@@ -48,8 +49,8 @@ struct ArchiveProcessTests {
     }
 
     @Test func killedUnderLoadAndRestartedItLosesNothingWrittenAndRepeatsNothing() async throws {
-        let simPort = CtlProcessTests.freePort(), busPort = CtlProcessTests.freePort()
-        let barsPort = CtlProcessTests.freePort(), statusPort = CtlProcessTests.freePort()
+        let simPort = freeTCPPort(), busPort = freeTCPPort()
+        let barsPort = freeTCPPort(), statusPort = freeTCPPort()
         let bus = "tcp://127.0.0.1:\(busPort)", barsBus = "tcp://127.0.0.1:\(barsPort)"
         let data = NSTemporaryDirectory() + "tickbus-archive-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: data) }
@@ -57,7 +58,7 @@ struct ArchiveProcessTests {
         defer { sim.interrupt(); sim.finish() }
         let ingest = try TickBusProcess([
             "ingest", "--url", "ws://127.0.0.1:\(simPort)/stocks", "--subscribe", "T.*,A.*", "--bus", bus,
-            "--control", "tcp://127.0.0.1:\(CtlProcessTests.freePort())", "--state-file", data + "/ingest-state.json",
+            "--control", "tcp://127.0.0.1:\(freeTCPPort())", "--state-file", data + "/ingest-state.json",
         ])
         defer { ingest.interrupt(); ingest.finish() }
         let bars = try TickBusProcess(["bars", "--bus", bus, "--publish", barsBus, "--intervals", "1s,15s", "--grace", "0.5"])
@@ -163,7 +164,7 @@ struct ArchiveProcessTests {
         try "in the way".write(toFile: data + "/raw_1s", atomically: false, encoding: .utf8)
         let context = try ZMQContext()
         let publisher = try Publisher(context: context, configuration: .init(name: "test", endpoints: ["tcp://127.0.0.1:*"]))
-        let status = "tcp://127.0.0.1:\(CtlProcessTests.freePort())"
+        let status = "tcp://127.0.0.1:\(freeTCPPort())"
         let archive = try TickBusProcess([
             "archive", "--bus", publisher.endpoints[0], "--data-dir", data, "--flush-interval", "0.1", "--publish", status,
         ])
@@ -213,7 +214,7 @@ struct ArchiveProcessTests {
                 open: Price(units: 1), high: Price(units: 2), low: Price(units: 1), close: Price(units: 2), volume: 10,
                 interval: .second)))
         }
-        let status = "tcp://127.0.0.1:\(CtlProcessTests.freePort())"
+        let status = "tcp://127.0.0.1:\(freeTCPPort())"
         let arguments = ["archive", "--bus", publisher.endpoints[0], "--data-dir", data, "--flush-interval", "0.1", "--publish", status]
 
         let first = try TickBusProcess(arguments)

@@ -5,10 +5,9 @@ import Testing
 /// `tickbus ctl` against real `tickbus sim` and `tickbus ingest` processes.
 @Suite(.serialized)
 struct CtlProcessTests {
-    static func freePort() -> Int { freeTCPPort() }
 
     @Test func withoutIngestItTimesOutWithExitCode2() async throws {
-        let run = try TickBusProcess(["ctl", "status", "--endpoint", "tcp://127.0.0.1:\(Self.freePort())", "--timeout", "0.5"])
+        let run = try TickBusProcess(["ctl", "status", "--endpoint", "tcp://127.0.0.1:\(freeTCPPort())", "--timeout", "0.5"])
         let (status, _, err) = await run.wait()
         #expect(status == 2)
         #expect(err.contains("no reply from") && err.contains("is `tickbus ingest` running"))
@@ -24,7 +23,7 @@ struct CtlProcessTests {
     }
 
     @Test func everyOpThroughCtlAndSubscriptionsSurviveARestart() async throws {
-        let simPort = Self.freePort(), busPort = Self.freePort(), controlPort = Self.freePort()
+        let simPort = freeTCPPort(), busPort = freeTCPPort(), controlPort = freeTCPPort()
         let control = "tcp://127.0.0.1:\(controlPort)"
         let state = NSTemporaryDirectory() + "tickbus-ctl-\(UUID().uuidString)/subs.json"
         let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "500"])

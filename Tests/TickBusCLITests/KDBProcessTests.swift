@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `tickbus kdb` refuses to expose itself by accident; `tickbus bench kdb` runs through.
 @Suite(.serialized)
 struct KDBProcessTests {
     @Test func serveOnAnExposedAddressNeedsCredentialsOrInsecure() async throws {
-        let port = CtlProcessTests.freePort()
+        let port = freeTCPPort()
         let refused = try TickBusProcess(["kdb", "serve", "--host", "0.0.0.0", "--port", "\(port)"])
         let (status, _, err) = await refused.wait()
         #expect(status != 0)

@@ -9,7 +9,6 @@ import FoundationNetworking
 /// `ctl status`; JSON log lines with `--log-format json`.
 @Suite(.serialized)
 struct MetricsProcessTests {
-    static func freePort() -> Int { freeTCPPort() }
 
     /// `name{labels} value` lines of a Prometheus text page, by name.
     static func parse(_ text: String) throws -> [String: Double] {
@@ -31,8 +30,8 @@ struct MetricsProcessTests {
     }
 
     @Test func ingestCountersOverHTTPMoveAndAgreeWithCtlStatus() async throws {
-        let simPort = Self.freePort(), metricsPort = Self.freePort()
-        let bus = "tcp://127.0.0.1:\(Self.freePort())", control = "tcp://127.0.0.1:\(Self.freePort())"
+        let simPort = freeTCPPort(), metricsPort = freeTCPPort()
+        let bus = "tcp://127.0.0.1:\(freeTCPPort())", control = "tcp://127.0.0.1:\(freeTCPPort())"
         let state = NSTemporaryDirectory() + "tickbus-metrics-\(UUID().uuidString)/subs.json"
         let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "1000"])
         defer { sim.interrupt(); sim.finish() }
@@ -98,7 +97,7 @@ struct MetricsProcessTests {
         defer { try? FileManager.default.removeItem(atPath: data) }
         for _ in 0..<8 {
             let archive = try TickBusProcess([
-                "archive", "--data-dir", data, "--bus", "tcp://127.0.0.1:\(Self.freePort())", "--metrics-port", "0",
+                "archive", "--data-dir", data, "--bus", "tcp://127.0.0.1:\(freeTCPPort())", "--metrics-port", "0",
             ])
             try await archive.waitUntil(timeout: 30, "metrics server up") { _, err in err.contains("metrics on http") }
             archive.terminate()

@@ -14,7 +14,7 @@ struct ProxyProcessTests {
         let trades = try Publisher(context: context, configuration: .init(name: "pa", endpoints: ["tcp://127.0.0.1:*"]))
         let quotes = try Publisher(context: context, configuration: .init(name: "pb", endpoints: ["tcp://127.0.0.1:*"]))
         let backend = "tcp://127.0.0.1:\(freeTCPPort())"
-        let metricsPort = MetricsProcessTests.freePort()
+        let metricsPort = freeTCPPort()
         let proxy = try TickBusProcess([
             "proxy", "--frontend", trades.endpoints[0], "--frontend", quotes.endpoints[0], "--backend", backend,
             "--metrics-port", "\(metricsPort)",

@@ -9,7 +9,6 @@ import ZeroMQ
 /// `tickbus keygen` (also read by pyzmq), the control token, and the API key never leaking.
 @Suite(.serialized)
 struct SecurityProcessTests {
-    static func freePort() -> Int { freeTCPPort() }
 
     @Test(arguments: [
         ["ingest", "--url", "ws://127.0.0.1:1/stocks", "--bus", "tcp://0.0.0.0:PORT", "--control", "none"],
@@ -19,7 +18,7 @@ struct SecurityProcessTests {
         ["proxy", "--frontend-bind", "tcp://eth0:PORT"],
     ])
     func aBindOtherHostsCanReachIsRefusedWithoutCurveOrInsecure(_ arguments: [String]) async throws {
-        let port = "\(Self.freePort())"
+        let port = "\(freeTCPPort())"
         let run = try TickBusProcess(arguments.map { $0.replacingOccurrences(of: "PORT", with: port) })
         let (status, _, err) = await run.wait()
         #expect(status != 0)
@@ -28,7 +27,7 @@ struct SecurityProcessTests {
 
     @Test func insecureLetsTheBindThrough() async throws {
         // 192.0.2.1 (TEST-NET-1) is not on this host: the bind itself fails, after the check passed.
-        let run = try TickBusProcess(["bars", "--publish", "tcp://192.0.2.1:\(Self.freePort())", "--insecure"])
+        let run = try TickBusProcess(["bars", "--publish", "tcp://192.0.2.1:\(freeTCPPort())", "--insecure"])
         let (status, _, err) = await run.wait()
         #expect(status != 0)
         #expect(!err.contains("refusing to bind") && err.contains("cannot bind tcp://192.0.2.1"), "\(err)")
@@ -52,7 +51,7 @@ struct SecurityProcessTests {
         let token = "tok-" + UUID().uuidString
         #expect(FileManager.default.createFile(atPath: dir + "/token", contents: Data(token.utf8), attributes: [.posixPermissions: 0o600]))
         #expect(FileManager.default.createFile(atPath: dir + "/wrong", contents: Data("wrong-token-0123456789".utf8), attributes: [.posixPermissions: 0o600]))
-        let simPort = Self.freePort(), bus = "tcp://127.0.0.1:\(Self.freePort())", control = "tcp://127.0.0.1:\(Self.freePort())"
+        let simPort = freeTCPPort(), bus = "tcp://127.0.0.1:\(freeTCPPort())", control = "tcp://127.0.0.1:\(freeTCPPort())"
         let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "500"])
         defer { sim.interrupt(); sim.finish() }
         let ingest = try TickBusProcess([
@@ -130,7 +129,7 @@ struct SecurityProcessTests {
         try FileManager.default.createDirectory(atPath: dir + "/bars-clients", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: dir + "/bars.key", toPath: dir + "/clients/bars.key")
         try FileManager.default.copyItem(atPath: dir + "/tap.key", toPath: dir + "/bars-clients/tap.key")
-        let simPort = Self.freePort(), bus = "tcp://127.0.0.1:\(Self.freePort())", barsBus = "tcp://127.0.0.1:\(Self.freePort())"
+        let simPort = freeTCPPort(), bus = "tcp://127.0.0.1:\(freeTCPPort())", barsBus = "tcp://127.0.0.1:\(freeTCPPort())"
         let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "500"])
         defer { sim.interrupt(); sim.finish() }
         let ingest = try TickBusProcess([
@@ -170,7 +169,7 @@ struct SecurityProcessTests {
         try FileManager.default.copyItem(atPath: dir + "/alice.key", toPath: dir + "/clients/alice.key")
         let context = try ZMQContext()
         let publisher = try Publisher(context: context, configuration: .init(name: "local", endpoints: ["tcp://127.0.0.1:*"]))
-        let backend = "tcp://127.0.0.1:\(Self.freePort())"
+        let backend = "tcp://127.0.0.1:\(freeTCPPort())"
         let proxy = try TickBusProcess([
             "proxy", "--frontend", publisher.endpoints[0], "--backend", backend,
             "--curve-secret-key", dir + "/proxy.key_secret", "--curve-allow", dir + "/clients",
@@ -206,7 +205,7 @@ struct SecurityProcessTests {
 
     @Test func theMassiveAPIKeyAppearsInNoOutputNoBusMessageAndNoControlReply() async throws {
         let key = "TBKEY" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
-        let simPort = Self.freePort(), bus = "tcp://127.0.0.1:\(Self.freePort())", control = "tcp://127.0.0.1:\(Self.freePort())"
+        let simPort = freeTCPPort(), bus = "tcp://127.0.0.1:\(freeTCPPort())", control = "tcp://127.0.0.1:\(freeTCPPort())"
         let state = NSTemporaryDirectory() + "tickbus-key-\(UUID().uuidString)/subs.json"
         let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "500"])
         defer { sim.interrupt(); sim.finish() }
