@@ -52,9 +52,10 @@ struct BarsServiceTests {
                 collector.records.compactMap { if case .bar(let b) = $0 { b } else { nil } }
             }
             #expect(await upstream.wait(timeout: 20) { _ in barsOf(upstream).count >= 16 })
-            // Ours close at the window's end plus the grace: give the last ones time.
+            // Ours close at the window's end plus the grace: wait until the last window is there.
             let theirs = barsOf(upstream)
-            try await Task.sleep(for: .seconds(2))
+            let lastWindow = try #require(theirs.map(\.header.tsEvent).max())
+            #expect(await local.wait(timeout: 20) { _ in barsOf(local).contains { $0.header.tsEvent >= lastWindow } })
             let ours = barsOf(local)
             // Windows both saw whole: after the first bar of ours, before the last of theirs.
             let first = try #require(ours.map(\.header.tsEvent).min())
