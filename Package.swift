@@ -91,6 +91,8 @@ let package = Package(
             dependencies: [
                 "Bus", "KDB", "Telemetry", "TickBusCore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
