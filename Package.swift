@@ -182,7 +182,15 @@ let package = Package(
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TickBusCore"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "KDBTests", dependencies: ["KDB", "KDBService", "TickBusCore", "TestSupport"]),
+        .testTarget(
+            name: "KDBTests",
+            dependencies: [
+                "KDB", "KDBService", "TickBusCore", "TestSupport", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "TelemetryTests",
             dependencies: [

@@ -75,22 +75,11 @@ public final class KDBServer: Service, Sendable {
         public var messagesQueued: UInt64 = 0
     }
 
-    /// Why ``listeningPort()`` has no port to give.
-    public struct NotListening: Error, CustomStringConvertible {
-        public var description: String { "kdb serve is not listening (its run ended)" }
-    }
-
-    private enum Listening {
-        case waiting([CheckedContinuation<UInt16, any Error>])
-        case listening(UInt16)
-        case ended(any Error)
-    }
-
     public let configuration: Configuration
     private let context: ZMQContext
     let logger: Logger
     private let state = Mutex(Counters())
-    private let listening = Mutex(Listening.waiting([]))
+    private let listening = Readiness<UInt16>()
     private let stopping = StopFlag()
     private let nextClientID = Atomic<Int>(1)
     /// The tables served and the answers to requests about them.
@@ -120,37 +109,8 @@ public final class KDBServer: Service, Sendable {
         metrics.gauge("tickbus_kdb_clients", Double(c.clients))
     }
 
-    /// The port q clients connect to, once ``run()`` has bound it; throws the bind's error, or
-    /// ``NotListening`` once the run has ended.
-    public func listeningPort() async throws -> UInt16 {
-        try await withCheckedThrowingContinuation { continuation in
-            let result: Result<UInt16, any Error>? = listening.withLock {
-                switch $0 {
-                case .waiting(let waiters):
-                    $0 = .waiting(waiters + [continuation])
-                    return nil
-                case .listening(let port): return .success(port)
-                case .ended(let error): return .failure(error)
-                }
-            }
-            if let result { continuation.resume(with: result) }
-        }
-    }
-
-    private func setListening(_ result: Result<UInt16, any Error>) {
-        let waiters = listening.withLock { current -> [CheckedContinuation<UInt16, any Error>] in
-            guard case .waiting(let waiters) = current else {
-                if case .failure(let error) = result { current = .ended(error) }
-                return []
-            }
-            switch result {
-            case .success(let port): current = .listening(port)
-            case .failure(let error): current = .ended(error)
-            }
-            return waiters
-        }
-        for waiter in waiters { waiter.resume(with: result) }
-    }
+    /// The port q clients connect to, once ``run()`` has bound it; throws the bind's error.
+    public func listeningPort() async throws -> UInt16 { try await listening.value() }
 
     /// Listens, then reads the bus until graceful shutdown or cancellation; then closes every client.
     public func run() async throws {
@@ -160,13 +120,13 @@ public final class KDBServer: Service, Sendable {
         do {
             channel = try await bootstrap(group, fanOut).bind(host: configuration.host, port: Int(configuration.port)).get()
         } catch {
-            setListening(.failure(error))
+            listening.fail(error)
             try? await group.shutdownGracefully()
             throw error
         }
         let port = channel.localAddress?.port.flatMap { UInt16(exactly: $0) } ?? configuration.port
         logger.info("serving q clients", metadata: ["port": "\(port)"])
-        setListening(.success(port))
+        listening.succeed(port)
         var failure: (any Error)?
         do {
             try await runOnOwnThread(named: "kdb-serve-bus", stop: stopping) { [context, configuration] in
@@ -176,7 +136,6 @@ public final class KDBServer: Service, Sendable {
             logger.error("bus reader failed: \(error)")
             failure = error
         }
-        setListening(.failure(NotListening()))
         try? await channel.close().get()
         // Closes every client's channel.
         try? await group.shutdownGracefully()

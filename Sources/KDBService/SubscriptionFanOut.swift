@@ -29,6 +29,14 @@ final class SubscriptionFanOut: Sendable {
     /// Tells the bus thread about a change; it applies it before the next record it reads.
     func post(_ change: Change) { inbox.withLock { $0.append(change) } }
 
+    /// The changes posted since the last call, oldest first.
+    func takeChanges() -> [Change] {
+        inbox.withLock { pending in
+            defer { pending.removeAll() }
+            return pending
+        }
+    }
+
     /// Clients sharing one subscription to one table, and the batch built for them.
     private final class Group {
         let syms: Set<FixedString>?
@@ -117,10 +125,7 @@ final class SubscriptionFanOut: Sendable {
         while !server.isStopping {
             let event = try subscriber.next(timeout: .milliseconds(waitMs))
             // After the wait: a subscription posted before this record was read applies to it.
-            let changes = inbox.withLock { pending -> [Change] in
-                defer { pending.removeAll() }
-                return pending
-            }
+            let changes = takeChanges()
             if !changes.isEmpty { apply(changes) }
             let now = MonotonicClock.nanoseconds()
             if case .record(let record) = event {
