@@ -3,6 +3,7 @@ import KDB
 import Logging
 import NIOCore
 import NIOEmbedded
+import TestSupport
 import Testing
 import TickBusCore
 import ZeroMQ
@@ -118,6 +119,33 @@ import ZeroMQ
         requests.deliver(ByteBuffer(bytes: [1, 0, 0, 0, 9, 0, 0, 0, 0xFF]))
         #expect(!channel.isActive)
         #expect(server.counters.slowClients == 1)
+    }
+
+    @Test func hostileBytesInPiecesNeverTrap() throws {
+        let server = try Self.server()
+        var random = SplitMix64(seed: 15)
+        let valid = try Self.sync(".u.sub[`quote;`AAPL`MSFT]")
+        for round in 0..<300 {
+            let (channel, _, _) = try Self.client(server)
+            // Random bytes, a valid request with bytes flipped, or a valid header with a random body.
+            var bytes: [UInt8] = [3, 0]
+            switch round % 3 {
+            case 0: bytes += random.bytes(random.below(600))
+            case 1:
+                var request = valid
+                for _ in 0..<1 + random.below(4) { request[random.below(request.count)] = UInt8(random.below(256)) }
+                bytes += request
+            default: bytes += Array(valid.prefix(8)) + random.bytes(random.below(64))
+            }
+            var offset = 0
+            while offset < bytes.count, channel.isActive {
+                let n = min(bytes.count - offset, 1 + random.below(40))
+                try channel.writeInbound(ByteBuffer(bytes: bytes[offset..<offset + n]))
+                offset += n
+            }
+            _ = try channel.finish(acceptAlreadyClosed: true)
+        }
+        #expect(server.counters.badPeers > 0)
     }
 
     @Test func reportsWhereItListensAndStopsPromptly() async throws {
