@@ -91,6 +91,8 @@ let package = Package(
             dependencies: [
                 "Bus", "KDB", "Telemetry", "TickBusCore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -180,7 +182,15 @@ let package = Package(
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TickBusCore"]),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "KDBTests", dependencies: ["KDB", "KDBService", "TickBusCore", "TestSupport"]),
+        .testTarget(
+            name: "KDBTests",
+            dependencies: [
+                "KDB", "KDBService", "TickBusCore", "TestSupport", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "TelemetryTests",
             dependencies: [

@@ -1,8 +1,7 @@
 import Foundation
 
-/// A bounded FIFO of encoded q messages between a producer thread and a sender thread. Each
-/// message has a weight (rows, or bytes); what happens when the bound is passed is the owner's
-/// choice: ``pushDroppingOldest(_:weight:)`` or ``push(_:weight:)`` (refuses).
+/// A bounded FIFO of encoded q messages between a producer thread and a sender thread (`kdb
+/// publish`). Each message has a weight (its rows); past the bound, the oldest messages are dropped.
 final class MessageQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [(bytes: [UInt8], weight: Int)] = []
@@ -29,18 +28,6 @@ final class MessageQueue: @unchecked Sendable {
         total += weight
         condition.signal()
         return dropped
-    }
-
-    /// Appends if it fits (or, with `evenIfEmpty`, if the queue is empty); false (nothing queued)
-    /// when it does not.
-    func push(_ bytes: [UInt8], weight: Int, evenIfEmpty: Bool = false) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        guard !closed, total + weight <= capacity || (evenIfEmpty && head == items.count) else { return false }
-        items.append((bytes, weight))
-        total += weight
-        condition.signal()
-        return true
     }
 
     /// Puts a message that could not be sent back at the front.
@@ -79,7 +66,7 @@ final class MessageQueue: @unchecked Sendable {
         return total
     }
 
-    /// Wakes waiters; later pushes are refused.
+    /// Wakes waiters: ``pop(timeoutMs:)`` no longer waits.
     func close() {
         condition.lock()
         closed = true

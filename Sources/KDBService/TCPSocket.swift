@@ -143,18 +143,6 @@ public final class TCPSocket: @unchecked Sendable {
         }
     }
 
-    /// Whether the peer has closed (or reset) a connection it never writes on; reads and
-    /// discards anything it did send.
-    func peerClosed() -> Bool {
-        var scratch = [UInt8](repeating: 0, count: 512)
-        while (try? wait(for: POLLIN, timeoutMs: 0)) == true {
-            let n = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) { return true }
-            if n < 0 { return false }
-        }
-        return false
-    }
-
     /// Reads what has arrived without waiting: nil when nothing has, 0 when the peer closed or the
     /// connection failed.
     func receiveNow(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
@@ -164,11 +152,6 @@ public final class TCPSocket: @unchecked Sendable {
             if errno == EINTR { continue }
             return errno == EAGAIN || errno == EWOULDBLOCK ? nil : 0
         }
-    }
-
-    /// Ends both directions, waking a thread blocked in a read or write on this socket.
-    func shutdown() {
-        if fd >= 0 { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     func close() {

@@ -173,7 +173,7 @@ struct KDBServeCommand: AsyncParsableCommand {
             filters: try topicFilters(topics), flushInterval: .milliseconds(flushMs), flushRows: flushRows,
             clientQueueBytes: clientQueueKb << 10, separateHistorical: historicalTables)
         configuration.busSecurity = secured.client
-        let server = try KDBServer(configuration: configuration, context: context, logger: logger)
+        let server = KDBServer(configuration: configuration, context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: server)] + metricsServices(metrics, process: "kdb", export: server.export),
             gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))

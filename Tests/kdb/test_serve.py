@@ -414,3 +414,63 @@ def test_async_subscription_as_a_feed_handler_sends_it(tickbus, bus):
         assert collect(client, len(records)) == {"trade": [norm(expected_row(f)) for f in records]}
     finally:
         serve.stop()
+
+
+def test_a_client_that_never_reads_does_not_slow_the_others(tickbus, bus):
+    """One subscriber never reads (its kernel buffers fill and its backlog grows in the server,
+    below --client-queue-kb); three others read as they go and each receives every row, in order,
+    while the stuck one stays connected. The time the readers take is printed (pytest -s) for
+    comparing builds; the bound is a hang guard only."""
+    serve = Serve(tickbus, bus, "T.", "--client-queue-kb", "65536")
+    try:
+        stuck = RawClient(serve.port, rcvbuf=4096)
+        stuck.sync(".u.sub[`trade;`]")
+        readers = [RawClient(serve.port) for _ in range(3)]
+        for r in readers:
+            r.sync(".u.sub[`trade;`]")
+        bus.wait_subscribed("T.")
+        records = [f for f in make_records(3 * 60000) if f["kind"] == "trade"]
+        raw = [[] for _ in readers]
+        done = [None] * len(readers)
+
+        def read(i):
+            n = 0
+            while n < len(records):
+                _, data = readers[i].message()
+                raw[i].append(data)
+                n += rows_in(data)
+            done[i] = time.monotonic()
+
+        threads = [threading.Thread(target=read, args=(i,), daemon=True) for i in range(len(readers))]
+        for t in threads:
+            t.start()
+        start = time.monotonic()
+        for f in records:
+            bus.send(f)
+        sent = time.monotonic()
+        for t in threads:
+            t.join(timeout(120))
+        assert not any(t.is_alive() for t in threads)
+        want = [norm(expected_row(f)) for f in records]
+        for messages in raw:
+            got = []
+            for data in messages:
+                name, rows = rows_of(data)
+                assert name == "trade"
+                got += rows
+            assert got == want
+        last = max(done) - start
+        print(f"\n{len(records)} rows to each of {len(readers)} readers beside a client that never reads: "
+              f"sent in {sent - start:.2f} s, all read {last:.2f} s after the first, "
+              f"{max(done) - sent:.3f} s after the last ({len(records) / last:,.0f} rows/s per reader)")
+        # The stuck client was held, not cut (its backlog stayed below its bound): once it reads,
+        # every row reaches it too.
+        n = 0
+        while n < len(records):
+            _, data = stuck.message()
+            n += rows_in(data)
+        assert n == len(records)
+        assert not any("slow client disconnected" in l for l in drain(serve.log, quiet=0.5))
+        assert serve.proc.poll() is None
+    finally:
+        serve.stop()
