@@ -45,7 +45,7 @@ public final class KDBServer: Service, Sendable {
 
         public init(
             host: String = "127.0.0.1", port: UInt16 = 5010, credentials: [String: String]? = nil,
-            bus: [String] = ["tcp://127.0.0.1:7700"], filters: [TopicFilter] = [],
+            bus: [String] = [DefaultEndpoint.bus], filters: [TopicFilter] = [],
             flushInterval: Duration = .milliseconds(50), flushRows: Int = 10_000,
             clientQueueBytes: Int = 64 << 20, separateHistorical: Bool = false, maxRequestBytes: Int = 1 << 20,
             eventLoopThreads: Int = 2
