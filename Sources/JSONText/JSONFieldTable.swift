@@ -6,7 +6,7 @@ package protocol JSONFieldKey: RawRepresentable<Int>, CaseIterable {
 
 extension JSONFieldKey {
     /// Whether `bytes` (of `word`'s length) spell `word`: for ``lookup(_:)``.
-    @inline(__always)
+    @inlinable @inline(__always)
     package static func matches(_ bytes: UnsafeRawBufferPointer, _ word: StaticString) -> Bool {
         guard bytes.count == word.utf8CodeUnitCount else { return false }
         for i in 0..<bytes.count where bytes[i] != word.utf8Start[i] { return false }
@@ -23,18 +23,28 @@ package struct JSONFieldTable<Key: JSONFieldKey> {
         package var end = 0
         package var kind = JSONScanner.Kind.null
         package var escaped = false
+
+        @inlinable
+        package init(start: Int = 0, end: Int = 0, kind: JSONScanner.Kind = .null, escaped: Bool = false) {
+            self.start = start
+            self.end = end
+            self.kind = kind
+            self.escaped = escaped
+        }
     }
 
-    private var present: UInt64 = 0
-    private var slots: [Slot]
+    @usableFromInline var present: UInt64 = 0
+    @usableFromInline var slots: [Slot]
 
     /// A table for up to 64 keys; keys past the 64th are never found.
+    @inlinable
     package init() {
         slots = [Slot](repeating: Slot(), count: min(Key.allCases.count, 64))
     }
 
     /// Reads one object from its `{` into the table: each wanted key's last value is kept,
     /// other keys and escaped keys are skipped.
+    @inlinable
     package mutating func read(_ json: inout JSONScanner) throws(JSONScanner.Malformed) {
         present = 0
         try json.expect(UInt8(ascii: "{"))
@@ -54,13 +64,13 @@ package struct JSONFieldTable<Key: JSONFieldKey> {
     }
 
     /// Whether the object has `key` (null included).
-    @inline(__always)
+    @inlinable @inline(__always)
     package func has(_ key: Key) -> Bool {
         key.rawValue >= 0 && key.rawValue < slots.count && present & (1 << UInt64(key.rawValue)) != 0
     }
 
     /// The field's slot if the object has it and it is not null.
-    @inline(__always)
+    @inlinable @inline(__always)
     package subscript(key: Key) -> Slot? {
         guard has(key) else { return nil }
         let slot = slots[key.rawValue]

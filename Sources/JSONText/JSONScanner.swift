@@ -5,7 +5,7 @@ package struct JSONScanner {
     package let bytes: UnsafeRawBufferPointer
     package var index = 0
 
-    package init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    @inlinable package init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     /// The kind of a scanned value.
     package enum Kind: UInt8 {
@@ -13,11 +13,13 @@ package struct JSONScanner {
     }
 
     /// Why a frame is not JSON we can walk.
-    package struct Malformed: Error {}
+    package struct Malformed: Error {
+        @inlinable package init() {}
+    }
 
-    package var atEnd: Bool { index >= bytes.count }
+    @inlinable package var atEnd: Bool { index >= bytes.count }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     package mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
@@ -28,21 +30,21 @@ package struct JSONScanner {
     }
 
     /// The next non-space byte, not consumed (0 at the end).
-    @inline(__always)
+    @inlinable @inline(__always)
     package mutating func peek() -> UInt8 {
         skipWhitespace()
         return index < bytes.count ? bytes[index] : 0
     }
 
     /// Consumes `byte` after optional whitespace, or fails.
-    @inline(__always)
+    @inlinable @inline(__always)
     package mutating func expect(_ byte: UInt8) throws(Malformed) {
         guard peek() == byte else { throw Malformed() }
         index += 1
     }
 
     /// Consumes `byte` if it is next; says whether it was.
-    @inline(__always)
+    @inlinable @inline(__always)
     package mutating func consume(_ byte: UInt8) -> Bool {
         guard peek() == byte else { return false }
         index += 1
@@ -51,7 +53,7 @@ package struct JSONScanner {
 
     /// Scans a string starting at `"`; returns the range between the quotes and whether it
     /// holds escapes.
-    @inline(__always)
+    @inlinable @inline(__always)
     package mutating func string() throws(Malformed) -> (start: Int, end: Int, escaped: Bool) {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw Malformed() }
         index += 1
@@ -75,6 +77,7 @@ package struct JSONScanner {
     }
 
     /// Scans any value; returns its kind and range (strings without their quotes).
+    @inlinable
     package mutating func value() throws(Malformed) -> (kind: Kind, start: Int, end: Int, escaped: Bool) {
         switch peek() {
         case UInt8(ascii: "\""):
@@ -104,7 +107,8 @@ package struct JSONScanner {
         }
     }
 
-    private mutating func literal(_ word: StaticString, _ kind: Kind) throws(Malformed) -> (kind: Kind, start: Int, end: Int, escaped: Bool) {
+    @usableFromInline
+    mutating func literal(_ word: StaticString, _ kind: Kind) throws(Malformed) -> (kind: Kind, start: Int, end: Int, escaped: Bool) {
         let start = index
         let count = word.utf8CodeUnitCount
         guard index + count <= bytes.count else { throw Malformed() }
@@ -114,7 +118,8 @@ package struct JSONScanner {
     }
 
     /// Skips an array or object, nested to any depth, minding strings.
-    private mutating func skipContainer() throws(Malformed) {
+    @usableFromInline
+    mutating func skipContainer() throws(Malformed) {
         var depth = 0
         while index < bytes.count {
             switch bytes[index] {
@@ -135,6 +140,7 @@ package struct JSONScanner {
     }
 
     /// Skips past the end of the current object (after a value that could not be read).
+    @inlinable
     package mutating func recover() {
         var depth = 1
         while index < bytes.count {
