@@ -85,17 +85,19 @@ SWIFT_HEADER = """\
 
 
 def swift_layout_member(field):
-    """The `static let` of one field in a layout enum: a `Reserved` for reserved bytes, a
-    `Field` named for its Swift property (or, without one, for its wire name), and None for the
-    condition slots, which the `Conditions` value at the count's offset reads and writes."""
+    """The member of one field in a layout enum: a `Reserved` for reserved bytes, a `Field`
+    named for its Swift property (or, without one, for its wire name), and None for the
+    condition slots, which the `Conditions` value at the count's offset reads and writes.
+    Computed, so that every offset is a constant where it is used (a `static let` is a lazily
+    initialised global, loaded on every access)."""
     value_type = field.get("swift_type") or TYPES[field["type"]][3]
     if reserved(field):
-        return f"    static let {camel(field['name'])} = Reserved<{value_type}>(offset: {field['offset']})"
+        return f"    static var {camel(field['name'])}: Reserved<{value_type}> {{ Reserved(offset: {field['offset']}) }}"
     if value_type is None:
         return None
     name = field.get("swift", camel(field["name"]))
     label = field.get("error", field["name"].replace("_", " "))
-    return f"    static let {name} = Field<{value_type}>(offset: {field['offset']}, name: \"{label}\")"
+    return f"    static var {name}: Field<{value_type}> {{ Field(offset: {field['offset']}, name: \"{label}\") }}"
 
 
 def swift_struct(kind):
@@ -143,9 +145,9 @@ def swift_layout(kind):
     lines.append(f"enum {name}Layout {{")
     if "body" in kind:
         lines.append(f"    /// The fixed part; the body follows it.")
-        lines.append(f"    static let fixedSize = {kind['size']}")
+        lines.append(f"    static var fixedSize: Int {{ {kind['size']} }}")
     else:
-        lines.append(f"    static let recordSize = {kind['size']}")
+        lines.append(f"    static var recordSize: Int {{ {kind['size']} }}")
     for field in kind["fields"]:
         member = swift_layout_member(field)
         if member:
@@ -193,7 +195,7 @@ def render_swift(spec):
     header = spec["header"]
     out.append("/// Byte layout of the 64-byte header every record starts with: docs/wire-format.md.")
     out.append("enum HeaderLayout {")
-    out.append(f"    static let size = {header['size']}")
+    out.append(f"    static var size: Int {{ {header['size']} }}")
     for field in header["fields"]:
         out.append(swift_layout_member(field))
     out.append("}")

@@ -3,19 +3,19 @@
 
 /// Byte layout of the 64-byte header every record starts with: docs/wire-format.md.
 enum HeaderLayout {
-    static let size = 64
-    static let length = Field<UInt16>(offset: 0, name: "length")
-    static let version = Field<UInt8>(offset: 2, name: "version")
-    static let kind = Field<UInt8>(offset: 3, name: "kind")
-    static let market = Field<UInt8>(offset: 4, name: "market")
-    static let flags = Field<UInt8>(offset: 5, name: "flags")
-    static let reserved0 = Reserved<UInt16>(offset: 6)
-    static let epoch = Field<UInt32>(offset: 8, name: "epoch")
-    static let reserved1 = Reserved<UInt32>(offset: 12)
-    static let sequence = Field<UInt64>(offset: 16, name: "sequence")
-    static let tsEvent = Field<Int64>(offset: 24, name: "ts event")
-    static let tsRecv = Field<Int64>(offset: 32, name: "ts recv")
-    static let symbol = Field<FixedString>(offset: 40, name: "symbol")
+    static var size: Int { 64 }
+    static var length: Field<UInt16> { Field(offset: 0, name: "length") }
+    static var version: Field<UInt8> { Field(offset: 2, name: "version") }
+    static var kind: Field<UInt8> { Field(offset: 3, name: "kind") }
+    static var market: Field<UInt8> { Field(offset: 4, name: "market") }
+    static var flags: Field<UInt8> { Field(offset: 5, name: "flags") }
+    static var reserved0: Reserved<UInt16> { Reserved(offset: 6) }
+    static var epoch: Field<UInt32> { Field(offset: 8, name: "epoch") }
+    static var reserved1: Reserved<UInt32> { Reserved(offset: 12) }
+    static var sequence: Field<UInt64> { Field(offset: 16, name: "sequence") }
+    static var tsEvent: Field<Int64> { Field(offset: 24, name: "ts event") }
+    static var tsRecv: Field<Int64> { Field(offset: 32, name: "ts recv") }
+    static var symbol: Field<FixedString> { Field(offset: 40, name: "symbol") }
 }
 
 /// A trade print.
@@ -145,15 +145,15 @@ public struct Heartbeat: Hashable, Sendable {
 
 /// Byte layout of a trade record (kind 1): docs/wire-format.md.
 enum TradeLayout {
-    static let recordSize = 128
-    static let price = Field<Price>(offset: 64, name: "price")
-    static let size = Field<Double>(offset: 72, name: "size")
-    static let upstreamSequence = Field<Int64>(offset: 80, name: "upstream sequence")
-    static let exchange = Field<UInt16>(offset: 88, name: "exchange")
-    static let tape = Field<UInt8>(offset: 90, name: "tape")
-    static let conditions = Field<Conditions>(offset: 91, name: "conditions")
-    static let reserved2 = Reserved<UInt32>(offset: 100)
-    static let tradeID = Field<FixedString>(offset: 104, name: "trade id")
+    static var recordSize: Int { 128 }
+    static var price: Field<Price> { Field(offset: 64, name: "price") }
+    static var size: Field<Double> { Field(offset: 72, name: "size") }
+    static var upstreamSequence: Field<Int64> { Field(offset: 80, name: "upstream sequence") }
+    static var exchange: Field<UInt16> { Field(offset: 88, name: "exchange") }
+    static var tape: Field<UInt8> { Field(offset: 90, name: "tape") }
+    static var conditions: Field<Conditions> { Field(offset: 91, name: "conditions") }
+    static var reserved2: Reserved<UInt32> { Reserved(offset: 100) }
+    static var tradeID: Field<FixedString> { Field(offset: 104, name: "trade id") }
 
     /// Writes `r`, header included, into `buffer` (at least ``recordSize`` bytes).
     @inline(__always)
@@ -191,17 +191,17 @@ enum TradeLayout {
 
 /// Byte layout of a quote record (kind 2): docs/wire-format.md.
 enum QuoteLayout {
-    static let recordSize = 112
-    static let bidPrice = Field<Price>(offset: 64, name: "bid price")
-    static let askPrice = Field<Price>(offset: 72, name: "ask price")
-    static let bidSize = Field<Double>(offset: 80, name: "bid size")
-    static let askSize = Field<Double>(offset: 88, name: "ask size")
-    static let upstreamSequence = Field<Int64>(offset: 96, name: "upstream sequence")
-    static let bidExchange = Field<UInt16>(offset: 104, name: "bid exchange")
-    static let askExchange = Field<UInt16>(offset: 106, name: "ask exchange")
-    static let condition = Field<UInt16>(offset: 108, name: "condition")
-    static let tape = Field<UInt8>(offset: 110, name: "tape")
-    static let reserved2 = Reserved<UInt8>(offset: 111)
+    static var recordSize: Int { 112 }
+    static var bidPrice: Field<Price> { Field(offset: 64, name: "bid price") }
+    static var askPrice: Field<Price> { Field(offset: 72, name: "ask price") }
+    static var bidSize: Field<Double> { Field(offset: 80, name: "bid size") }
+    static var askSize: Field<Double> { Field(offset: 88, name: "ask size") }
+    static var upstreamSequence: Field<Int64> { Field(offset: 96, name: "upstream sequence") }
+    static var bidExchange: Field<UInt16> { Field(offset: 104, name: "bid exchange") }
+    static var askExchange: Field<UInt16> { Field(offset: 106, name: "ask exchange") }
+    static var condition: Field<UInt16> { Field(offset: 108, name: "condition") }
+    static var tape: Field<UInt8> { Field(offset: 110, name: "tape") }
+    static var reserved2: Reserved<UInt8> { Reserved(offset: 111) }
 
     /// Writes `r`, header included, into `buffer` (at least ``recordSize`` bytes).
     @inline(__always)
@@ -244,16 +244,16 @@ enum QuoteLayout {
 
 /// Byte layout of a bar record (kind 3): docs/wire-format.md.
 enum BarLayout {
-    static let recordSize = 128
-    static let open = Field<Price>(offset: 64, name: "open")
-    static let high = Field<Price>(offset: 72, name: "high")
-    static let low = Field<Price>(offset: 80, name: "low")
-    static let close = Field<Price>(offset: 88, name: "close")
-    static let vwap = Field<Price>(offset: 96, name: "vwap")
-    static let volume = Field<Double>(offset: 104, name: "volume")
-    static let tradeCount = Field<UInt64>(offset: 112, name: "trade count")
-    static let interval = Field<BarInterval>(offset: 120, name: "interval")
-    static let reserved2 = Reserved<UInt32>(offset: 124)
+    static var recordSize: Int { 128 }
+    static var open: Field<Price> { Field(offset: 64, name: "open") }
+    static var high: Field<Price> { Field(offset: 72, name: "high") }
+    static var low: Field<Price> { Field(offset: 80, name: "low") }
+    static var close: Field<Price> { Field(offset: 88, name: "close") }
+    static var vwap: Field<Price> { Field(offset: 96, name: "vwap") }
+    static var volume: Field<Double> { Field(offset: 104, name: "volume") }
+    static var tradeCount: Field<UInt64> { Field(offset: 112, name: "trade count") }
+    static var interval: Field<BarInterval> { Field(offset: 120, name: "interval") }
+    static var reserved2: Reserved<UInt32> { Reserved(offset: 124) }
 
     /// Writes `r`, header included, into `buffer` (at least ``recordSize`` bytes).
     @inline(__always)
@@ -294,22 +294,22 @@ enum BarLayout {
 /// Byte layout of a status record (kind 4): docs/wire-format.md.
 enum StatusLayout {
     /// The fixed part; the body follows it.
-    static let fixedSize = 68
-    static let level = Field<StatusLevel>(offset: 64, name: "status level")
-    static let reserved2 = Reserved<UInt8>(offset: 65)
-    static let bodyLength = Field<UInt16>(offset: 66, name: "body length")
+    static var fixedSize: Int { 68 }
+    static var level: Field<StatusLevel> { Field(offset: 64, name: "status level") }
+    static var reserved2: Reserved<UInt8> { Reserved(offset: 65) }
+    static var bodyLength: Field<UInt16> { Field(offset: 66, name: "body length") }
 }
 
 /// Byte layout of a heartbeat record (kind 5): docs/wire-format.md.
 enum HeartbeatLayout {
-    static let recordSize = 104
-    static let published = Field<UInt64>(offset: 64, name: "published")
-    static let dropped = Field<UInt64>(offset: 72, name: "dropped")
-    static let startedAt = Field<Int64>(offset: 80, name: "started at")
-    static let topics = Field<UInt32>(offset: 88, name: "topics")
-    static let subscriptions = Field<UInt32>(offset: 92, name: "subscriptions")
-    static let intervalMilliseconds = Field<UInt32>(offset: 96, name: "interval ms")
-    static let reserved2 = Reserved<UInt32>(offset: 100)
+    static var recordSize: Int { 104 }
+    static var published: Field<UInt64> { Field(offset: 64, name: "published") }
+    static var dropped: Field<UInt64> { Field(offset: 72, name: "dropped") }
+    static var startedAt: Field<Int64> { Field(offset: 80, name: "started at") }
+    static var topics: Field<UInt32> { Field(offset: 88, name: "topics") }
+    static var subscriptions: Field<UInt32> { Field(offset: 92, name: "subscriptions") }
+    static var intervalMilliseconds: Field<UInt32> { Field(offset: 96, name: "interval ms") }
+    static var reserved2: Reserved<UInt32> { Reserved(offset: 100) }
 
     /// Writes `r`, header included, into `buffer` (at least ``recordSize`` bytes).
     @inline(__always)

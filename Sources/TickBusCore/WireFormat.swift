@@ -3,14 +3,14 @@
 /// refuses a record where they are not, so every accepted record re-encodes to the same bytes.
 public enum WireFormat {
     public static let version: UInt8 = 1
-    public static let headerSize = HeaderLayout.size
-    public static let tradeSize = TradeLayout.recordSize
-    public static let quoteSize = QuoteLayout.recordSize
-    public static let barSize = BarLayout.recordSize
-    public static let heartbeatSize = HeartbeatLayout.recordSize
+    public static var headerSize: Int { HeaderLayout.size }
+    public static var tradeSize: Int { TradeLayout.recordSize }
+    public static var quoteSize: Int { QuoteLayout.recordSize }
+    public static var barSize: Int { BarLayout.recordSize }
+    public static var heartbeatSize: Int { HeartbeatLayout.recordSize }
     /// Status records: a 68-byte fixed part and the JSON body.
-    public static let statusFixedSize = StatusLayout.fixedSize
-    public static let maxStatusBody = Int(UInt16.max) - statusFixedSize
+    public static var statusFixedSize: Int { StatusLayout.fixedSize }
+    public static var maxStatusBody: Int { Int(UInt16.max) - statusFixedSize }
     /// The largest record: a status with the longest body.
     public static let maxRecordSize = Int(UInt16.max)
 
