@@ -56,6 +56,7 @@ release: deps
 ## test: every test suite: Swift, the Python client's pytest suite, kdb+ (pykx as the oracle),
 ## and deploy/'s units and example configuration run together.
 test: deps pydeps
+	$(PYTHON) wire/generate.py --check
 	$(PYTHON) Tests/golden/make_vectors.py --check
 	$(PYTHON) Tests/fuzz/make_seeds.py --check
 	$(SWIFT) build --build-tests

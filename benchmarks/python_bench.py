@@ -29,8 +29,9 @@ import zmq  # noqa: E402
 
 import tickbus  # noqa: E402
 from tickbus.arrays import decode_batch  # noqa: E402
+from tickbus.layout import TRADE_FORMAT  # noqa: E402
 
-TRADE = struct.Struct("<HBBBBHIIQqq24sqdqHBB4HI24s")
+TRADE = struct.Struct(TRADE_FORMAT)
 SYMBOLS = [f"SYM{i:03d}" for i in range(100)]
 
 

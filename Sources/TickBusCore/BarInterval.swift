@@ -24,11 +24,23 @@ public struct BarInterval: Hashable, Comparable, Sendable, CustomStringConvertib
 
     /// The topic label: the largest whole unit of `d`, `h`, `m`, `s` (`90` → `90s`, `120` → `2m`).
     public var label: String {
-        for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60)] as [(String, UInt32)]
-        where seconds % size == 0 {
-            return "\(seconds / size)\(unit)"
-        }
-        return "\(seconds)s"
+        String(unsafeUninitializedCapacity: BarInterval.maxLabelSize) { writeLabel(into: UnsafeMutableRawBufferPointer($0), at: 0) }
+    }
+
+    /// The longest label: `4294967295s`.
+    static let maxLabelSize = 11
+
+    /// Writes the topic label at `offset` and returns its length: the one place labels are made.
+    @inline(__always)
+    func writeLabel(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        var value = seconds
+        var unit = UInt8(ascii: "s")
+        if seconds % 86400 == 0 { value = seconds / 86400; unit = UInt8(ascii: "d") }
+        else if seconds % 3600 == 0 { value = seconds / 3600; unit = UInt8(ascii: "h") }
+        else if seconds % 60 == 0 { value = seconds / 60; unit = UInt8(ascii: "m") }
+        let n = writeDecimal(UInt64(value), into: buffer, at: offset)
+        buffer[offset + n] = unit
+        return n + 1
     }
 
     public var description: String { label }

@@ -16,25 +16,26 @@ public enum BusMessage {
         let size: Int
         switch record {
         case .trade(let r):
-            n = writeTopic(code: UInt8(ascii: "T"), symbol: r.header.symbol, into: buffer) + 1
+            n = Topic(kind: .trade, symbol: r.header.symbol).write(into: buffer) + 1
             size = WireFormat.encode(r, into: UnsafeMutableRawBufferPointer(rebasing: buffer[n...]))
         case .quote(let r):
-            n = writeTopic(code: UInt8(ascii: "Q"), symbol: r.header.symbol, into: buffer) + 1
+            n = Topic(kind: .quote, symbol: r.header.symbol).write(into: buffer) + 1
             size = WireFormat.encode(r, into: UnsafeMutableRawBufferPointer(rebasing: buffer[n...]))
         case .bar(let r):
-            n = writeTopic(of: r, into: buffer) + 1
+            n = Topic(kind: Topic.kind(of: r), symbol: r.header.symbol).write(into: buffer) + 1
             size = WireFormat.encode(r, into: UnsafeMutableRawBufferPointer(rebasing: buffer[n...]))
         case .status(let r):
-            n = writeTopic(code: UInt8(ascii: "S"), symbol: r.header.symbol, into: buffer) + 1
+            n = Topic(kind: .status, symbol: r.header.symbol).write(into: buffer) + 1
             size = WireFormat.encode(r, into: UnsafeMutableRawBufferPointer(rebasing: buffer[n...]))
         case .heartbeat(let r):
-            n = writeTopic(code: UInt8(ascii: "H"), symbol: r.header.symbol, into: buffer) + 1
+            n = Topic(kind: .heartbeat, symbol: r.header.symbol).write(into: buffer) + 1
             size = WireFormat.encode(r, into: UnsafeMutableRawBufferPointer(rebasing: buffer[n...]))
         }
         buffer[n - 1] = 0x20
         if let stamp {
-            buffer.store(UInt64(stamp.epoch), at: n + 8)
-            buffer.store(stamp.sequence, at: n + 16)
+            let header = UnsafeMutableRawBufferPointer(rebasing: buffer[n...])
+            HeaderLayout.epoch.store(stamp.epoch, into: header)
+            HeaderLayout.sequence.store(stamp.sequence, into: header)
         }
         return n + size
     }
@@ -49,45 +50,7 @@ public enum BusMessage {
 
     /// Writes `KIND.SYMBOL` for `record` and returns its length.
     public static func writeTopic(of record: Record, into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        switch record {
-        case .trade(let r): writeTopic(code: UInt8(ascii: "T"), symbol: r.header.symbol, into: buffer)
-        case .quote(let r): writeTopic(code: UInt8(ascii: "Q"), symbol: r.header.symbol, into: buffer)
-        case .status(let r): writeTopic(code: UInt8(ascii: "S"), symbol: r.header.symbol, into: buffer)
-        case .heartbeat(let r): writeTopic(code: UInt8(ascii: "H"), symbol: r.header.symbol, into: buffer)
-        case .bar(let r): writeTopic(of: r, into: buffer)
-        }
-    }
-
-    @inline(__always)
-    private static func writeTopic(code: UInt8, symbol: Symbol, into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        buffer[0] = code
-        buffer[1] = UInt8(ascii: ".")
-        return 2 + symbol.write(into: buffer, at: 2)
-    }
-
-    private static func writeTopic(of bar: Bar, into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        var n: Int
-        switch Topic.kind(of: bar) {
-        case .secondBar: buffer[0] = UInt8(ascii: "A"); n = 1
-        case .minuteBar: buffer[0] = UInt8(ascii: "A"); buffer[1] = UInt8(ascii: "M"); n = 2
-        default:
-            buffer[0] = UInt8(ascii: "B")
-            n = 1 + writeLabel(bar.interval.seconds, into: buffer, at: 1)
-        }
-        buffer[n] = UInt8(ascii: ".")
-        n += 1
-        return n + bar.header.symbol.write(into: buffer, at: n)
-    }
-
-    private static func writeLabel(_ seconds: UInt32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
-        var value = seconds
-        var unit = UInt8(ascii: "s")
-        if seconds % 86400 == 0 { value = seconds / 86400; unit = UInt8(ascii: "d") }
-        else if seconds % 3600 == 0 { value = seconds / 3600; unit = UInt8(ascii: "h") }
-        else if seconds % 60 == 0 { value = seconds / 60; unit = UInt8(ascii: "m") }
-        let n = writeDecimal(UInt64(value), into: buffer, at: offset)
-        buffer[offset + n] = unit
-        return n + 1
+        Topic(of: record).write(into: buffer)
     }
 
     /// Splits a message at the first space into topic bytes and record bytes.
@@ -135,36 +98,32 @@ public enum BusMessage {
         let (topicBytes, body) = try split(message)
         let kind: RecordKind
         (kind, header) = try WireFormat.decodeHeader(body)
-        var expected = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         let record: Record
         let topicKind: TopicKind
-        let length: Int
         switch kind {
         case .trade:
             record = .trade(try WireFormat.decodeTrade(body, header: header))
             topicKind = .trade
-            length = withUnsafeMutableBytes(of: &expected) { writeTopic(code: UInt8(ascii: "T"), symbol: header.symbol, into: $0) }
         case .quote:
             record = .quote(try WireFormat.decodeQuote(body, header: header))
             topicKind = .quote
-            length = withUnsafeMutableBytes(of: &expected) { writeTopic(code: UInt8(ascii: "Q"), symbol: header.symbol, into: $0) }
         case .status:
             record = .status(try WireFormat.decodeStatus(body, header: header))
             topicKind = .status
-            length = withUnsafeMutableBytes(of: &expected) { writeTopic(code: UInt8(ascii: "S"), symbol: header.symbol, into: $0) }
         case .heartbeat:
             record = .heartbeat(try WireFormat.decodeHeartbeat(body, header: header))
             topicKind = .heartbeat
-            length = withUnsafeMutableBytes(of: &expected) { writeTopic(code: UInt8(ascii: "H"), symbol: header.symbol, into: $0) }
         case .bar:
             let bar = try WireFormat.decodeBar(body, header: header)
             record = .bar(bar)
             topicKind = Topic.kind(of: bar)
-            length = withUnsafeMutableBytes(of: &expected) { writeTopic(of: bar, into: $0) }
         }
+        let decoded = Topic(kind: topicKind, symbol: header.symbol)
+        var expected = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        let length = withUnsafeMutableBytes(of: &expected) { decoded.write(into: $0) }
         let matches = length == topicBytes.count && withUnsafeBytes(of: &expected) { bytesEqual($0, topicBytes, count: length) }
         guard matches else { throw .topicMismatch }
-        topic = Topic(kind: topicKind, symbol: header.symbol)
+        topic = decoded
         return record
     }
 

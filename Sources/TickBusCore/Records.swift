@@ -1,35 +1,3 @@
-/// A trade print.
-public struct Trade: Hashable, Sendable {
-    public var header: RecordHeader
-    public var price: Price
-    /// Shares, contracts or coins (fractional for crypto and fractional shares).
-    public var size: Double
-    /// Massive's per-symbol sequence number `q`, 0 when absent.
-    public var upstreamSequence: Int64
-    /// Exchange id, 0 when absent.
-    public var exchange: UInt16
-    /// SIP tape (1 = A, 2 = B, 3 = C), 0 when absent.
-    public var tape: UInt8
-    public var conditions: Conditions
-    /// Massive's trade id, empty when absent.
-    public var tradeID: FixedString
-
-    public init(
-        header: RecordHeader, price: Price, size: Double, upstreamSequence: Int64 = 0,
-        exchange: UInt16 = 0, tape: UInt8 = 0, conditions: Conditions = Conditions(),
-        tradeID: FixedString = FixedString()
-    ) {
-        self.header = header
-        self.price = price
-        self.size = size
-        self.upstreamSequence = upstreamSequence
-        self.exchange = exchange
-        self.tape = tape
-        self.conditions = conditions
-        self.tradeID = tradeID
-    }
-}
-
 /// Up to four trade condition codes, stored inline as four little-endian `UInt16`s.
 public struct Conditions: Hashable, Sendable {
     /// The most a record holds (a SIP sale condition has four positions).
@@ -76,69 +44,6 @@ public struct Conditions: Hashable, Sendable {
     public var codes: [UInt16] { (0..<count).map { self[$0] } }
 }
 
-/// A top-of-book quote (NBBO for stocks and options, BBO for forex and crypto).
-public struct Quote: Hashable, Sendable {
-    public var header: RecordHeader
-    public var bidPrice: Price
-    public var askPrice: Price
-    public var bidSize: Double
-    public var askSize: Double
-    /// Massive's per-symbol sequence number `q`, 0 when absent.
-    public var upstreamSequence: Int64
-    public var bidExchange: UInt16
-    public var askExchange: UInt16
-    public var condition: UInt16
-    public var tape: UInt8
-
-    public init(
-        header: RecordHeader, bidPrice: Price, askPrice: Price, bidSize: Double, askSize: Double,
-        upstreamSequence: Int64 = 0, bidExchange: UInt16 = 0, askExchange: UInt16 = 0,
-        condition: UInt16 = 0, tape: UInt8 = 0
-    ) {
-        self.header = header
-        self.bidPrice = bidPrice
-        self.askPrice = askPrice
-        self.bidSize = bidSize
-        self.askSize = askSize
-        self.upstreamSequence = upstreamSequence
-        self.bidExchange = bidExchange
-        self.askExchange = askExchange
-        self.condition = condition
-        self.tape = tape
-    }
-}
-
-/// An OHLCV bar. `header.tsEvent` is the bar's START.
-public struct Bar: Hashable, Sendable {
-    public var header: RecordHeader
-    public var open: Price
-    public var high: Price
-    public var low: Price
-    public var close: Price
-    /// Volume-weighted average price, ``Price/null`` when upstream gives none.
-    public var vwap: Price
-    /// Volume, NaN when upstream gives none (indices).
-    public var volume: Double
-    /// Trades in the bar, 0 when unknown.
-    public var tradeCount: UInt64
-    public var interval: BarInterval
-
-    public init(
-        header: RecordHeader, open: Price, high: Price, low: Price, close: Price,
-        vwap: Price = .null, volume: Double, tradeCount: UInt64 = 0, interval: BarInterval
-    ) {
-        self.header = header
-        self.open = open
-        self.high = high
-        self.low = low
-        self.close = close
-        self.vwap = vwap
-        self.volume = volume
-        self.tradeCount = tradeCount
-        self.interval = interval
-    }
-}
-
 /// How important a status record is.
 public enum StatusLevel: UInt8, Sendable, CaseIterable {
     case info = 0, warning = 1, error = 2
@@ -180,36 +85,6 @@ public struct Status: Hashable, Sendable {
         let room = WireFormat.maxStatusBody - body.text.utf8.count - 10
         body.add("head", string: JSONObject.prefix(of: json, quotedLength: room))
         return body.text
-    }
-}
-
-/// A publisher's once-a-second liveness record (`H.ingest`). `header.symbol` is its name.
-public struct Heartbeat: Hashable, Sendable {
-    public var header: RecordHeader
-    /// Records published in this epoch, heartbeats excluded.
-    public var published: UInt64
-    /// Records the publisher could not send.
-    public var dropped: UInt64
-    /// When this epoch started, ns since the Unix epoch.
-    public var startedAt: Int64
-    /// Topics with a sequence number in this epoch.
-    public var topics: UInt32
-    /// Distinct subscription prefixes currently held by subscribers.
-    public var subscriptions: UInt32
-    /// The heartbeat period in ms; subscribers time out after a few of them.
-    public var intervalMilliseconds: UInt32
-
-    public init(
-        header: RecordHeader, published: UInt64, dropped: UInt64, startedAt: Int64, topics: UInt32,
-        subscriptions: UInt32, intervalMilliseconds: UInt32
-    ) {
-        self.header = header
-        self.published = published
-        self.dropped = dropped
-        self.startedAt = startedAt
-        self.topics = topics
-        self.subscriptions = subscriptions
-        self.intervalMilliseconds = intervalMilliseconds
     }
 }
 

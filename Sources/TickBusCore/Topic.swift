@@ -17,15 +17,28 @@ public enum TopicKind: Hashable, Sendable {
 
     /// The kind's text: `T`, `Q`, `A`, `AM`, `B15s`, `S`, `H`.
     public var code: String {
+        String(unsafeUninitializedCapacity: 1 + BarInterval.maxLabelSize) { write(into: UnsafeMutableRawBufferPointer($0), at: 0) }
+    }
+
+    /// Writes the kind's text at `offset` and returns its length: the one place topic kinds
+    /// are spelled.
+    @inline(__always)
+    func write(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
         switch self {
-        case .trade: "T"
-        case .quote: "Q"
-        case .secondBar: "A"
-        case .minuteBar: "AM"
-        case .bar(let interval): "B" + interval.label
-        case .status: "S"
-        case .heartbeat: "H"
+        case .trade: buffer[offset] = UInt8(ascii: "T")
+        case .quote: buffer[offset] = UInt8(ascii: "Q")
+        case .secondBar: buffer[offset] = UInt8(ascii: "A")
+        case .minuteBar:
+            buffer[offset] = UInt8(ascii: "A")
+            buffer[offset + 1] = UInt8(ascii: "M")
+            return 2
+        case .bar(let interval):
+            buffer[offset] = UInt8(ascii: "B")
+            return 1 + interval.writeLabel(into: buffer, at: offset + 1)
+        case .status: buffer[offset] = UInt8(ascii: "S")
+        case .heartbeat: buffer[offset] = UInt8(ascii: "H")
         }
+        return 1
     }
 
     /// A distinct number per kind, for hashing.
@@ -103,7 +116,18 @@ public struct Topic: Hashable, Sendable, CustomStringConvertible {
         return .bar(bar.interval)
     }
 
-    public var description: String { kind.code + "." + symbol.description }
+    public var description: String {
+        String(unsafeUninitializedCapacity: BusMessage.maxTopicSize) { write(into: UnsafeMutableRawBufferPointer($0)) }
+    }
+
+    /// Writes `KIND.SYMBOL` and returns its length (less than ``BusMessage/maxTopicSize``).
+    @inline(__always)
+    func write(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var n = kind.write(into: buffer, at: 0)
+        buffer[n] = UInt8(ascii: ".")
+        n += 1
+        return n + symbol.write(into: buffer, at: n)
+    }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(tableHash)

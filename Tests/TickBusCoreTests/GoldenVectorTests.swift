@@ -2,8 +2,8 @@ import Foundation
 import Testing
 import TickBusCore
 
-/// Checks the Swift codec against the bytes `Tests/golden/make_vectors.py` builds with
-/// Python's `struct`, from the same field values.
+/// Checks the Swift codec against the bytes `Tests/golden/make_vectors.py` packs with Python's
+/// `struct` from the declared layouts (wire/records.json), for the same field values.
 @Suite struct GoldenVectorTests {
     @Test func fileLoads() throws {
         let file = try GoldenVectors.loaded.get()

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Builds the tickbus wire-format v1 golden vectors: Tests/golden/wire-v1.json.
 
-The bytes are made here with struct.pack straight from docs/wire-format.md, independently of
-the Swift codec, so the Swift tests (Tests/TickBusCoreTests/GoldenVectorTests.swift) and the
+The bytes are packed here with struct from the layouts declared in wire/records.json (the
+declaration docs/wire-format.md's tables and the Swift codec are generated from), independently
+of the Swift codec, so the Swift tests (Tests/TickBusCoreTests/GoldenVectorTests.swift) and the
 Python client tests can both check themselves against them.
 
     python3 Tests/golden/make_vectors.py           # (re)write wire-v1.json
@@ -18,20 +19,19 @@ import sys
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wire-v1.json")
 
-VERSION = 1
-KINDS = {"trade": 1, "quote": 2, "bar": 3, "status": 4, "heartbeat": 5}
+with open(os.path.join(os.path.dirname(OUT), "..", "..", "wire", "records.json"), encoding="utf-8") as _f:
+    SPEC = json.load(_f)
+VERSION = SPEC["version"]
+KINDS = {k["name"]: k["code"] for k in SPEC["kinds"]}
 MARKETS = {"unknown": 0, "stocks": 1, "options": 2, "indices": 3, "forex": 4, "crypto": 5, "futures": 6}
 FLAGS = {"historical": 1 << 0, "revision": 1 << 1, "local": 1 << 2, "late": 1 << 3}
 LEVELS = {"info": 0, "warning": 1, "error": 2}
 
-# Byte layouts (little-endian, no implicit padding). Offsets are in docs/wire-format.md.
-HEADER = struct.Struct("<HBBBBHIIQqq24s")   # 64 bytes
-TRADE = struct.Struct("<qdqHBB4HI24s")      # 64 bytes at offset 64 -> 128
-QUOTE = struct.Struct("<qqddqHHHBB")        # 48 bytes at offset 64 -> 112
-BAR = struct.Struct("<qqqqqdQII")           # 64 bytes at offset 64 -> 128
-STATUS = struct.Struct("<BBH")              # 4 bytes at offset 64 -> 68 + body
-HEARTBEAT = struct.Struct("<QQqIIII")       # 40 bytes at offset 64 -> 104
-assert (HEADER.size, TRADE.size, QUOTE.size, BAR.size, STATUS.size, HEARTBEAT.size) == (64, 64, 48, 64, 4, 40)
+# Byte layouts (little-endian, no implicit padding): the fields of the declaration in order.
+CODES = {"u8": "B", "u16": "H", "u32": "I", "u64": "Q", "i64": "q", "f64": "d", "char24": "24s", "u16x4": "4H"}
+LAYOUTS = {k["name"]: k for k in SPEC["kinds"]}
+HEADER = struct.Struct("<" + "".join(CODES[f["type"]] for f in SPEC["header"]["fields"]))
+assert HEADER.size == SPEC["header"]["size"]
 
 NULL_PRICE = -(1 << 63)              # Int64.min, q's 0N
 QUIET_NAN = 0x7FF8000000000000       # the canonical quiet NaN, volume "unknown"
@@ -84,42 +84,49 @@ def topic_of(f):
     return code + "." + f["symbol"]
 
 
-def header(f, length):
-    flags = 0
-    for name in f["flags"]:
-        flags |= FLAGS[name]
-    return HEADER.pack(length, VERSION, KINDS[f["kind"]], MARKETS[f["market"]], flags, 0,
-                       f["epoch"], 0, f["sequence"], f["ts_event"], f["ts_recv"], fixed24(f["symbol"]))
+def pack(fields, f, extra):
+    """The declared `fields` packed from the case `f` (by field name) and `extra` (the values
+    a case does not give: length, version, kind)."""
+    out = b""
+    for field in fields:
+        name, kind = field["name"], field["type"]
+        if name.startswith("_reserved"):
+            value = 0
+        elif name in extra:
+            value = extra[name]
+        elif name == "market":
+            value = MARKETS[f[name]]
+        elif name == "flags":
+            value = sum(FLAGS[flag] for flag in f[name])
+        elif name == "level":
+            value = LEVELS[f[name]]
+        elif name == "condition_count":
+            value = len(f["conditions"])
+        elif kind == "char24":
+            value = fixed24(f[name])
+        elif field.get("swift_type") == "Price":
+            value = price_raw(f[name])
+        else:
+            value = f[name]
+        if kind == "f64":
+            out += f64_bits(value)
+        elif kind == "u16x4":
+            codes = list(value)
+            assert len(codes) <= 4
+            out += struct.pack("<4H", *(codes + [0] * (4 - len(codes))))
+        else:
+            out += struct.pack("<" + CODES[kind], value)
+    return out
 
 
 def record(f):
-    kind = f["kind"]
-    if kind == "trade":
-        codes = list(f["conditions"])
-        assert len(codes) <= 4
-        body = struct.pack("<q", price_raw(f["price"])) + f64_bits(f["size"]) + struct.pack(
-            "<qHBB4HI", f["upstream_sequence"], f["exchange"], f["tape"], len(codes),
-            *(codes + [0] * (4 - len(codes))), 0) + fixed24(f["trade_id"])
-        assert len(body) == TRADE.size
-    elif kind == "quote":
-        body = struct.pack("<qq", price_raw(f["bid_price"]), price_raw(f["ask_price"])) \
-            + f64_bits(f["bid_size"]) + f64_bits(f["ask_size"]) + struct.pack(
-            "<qHHHBB", f["upstream_sequence"], f["bid_exchange"], f["ask_exchange"],
-            f["condition"], f["tape"], 0)
-        assert len(body) == QUOTE.size
-    elif kind == "bar":
-        body = struct.pack("<qqqqq", *(price_raw(f[k]) for k in ("open", "high", "low", "close", "vwap"))) \
-            + f64_bits(f["volume"]) + struct.pack("<QII", f["trade_count"], f["interval"], 0)
-        assert len(body) == BAR.size
-    elif kind == "status":
-        text = f["json"].encode("utf-8")
-        body = STATUS.pack(LEVELS[f["level"]], 0, len(text)) + text
-    elif kind == "heartbeat":
-        body = HEARTBEAT.pack(f["published"], f["dropped"], f["started_at"], f["topics"],
-                              f["subscriptions"], f["interval_ms"], 0)
-    else:
-        raise ValueError(kind)
-    return header(f, HEADER.size + len(body)) + body
+    layout = LAYOUTS[f["kind"]]
+    body_text = f[layout["body"]["name"]].encode("utf-8") if "body" in layout else b""
+    length = layout["size"] + len(body_text)
+    extra = {"length": length, "version": VERSION, "kind": KINDS[f["kind"]], "body_length": len(body_text)}
+    rec = pack(SPEC["header"]["fields"], f, extra) + pack(layout["fields"], f, extra) + body_text
+    assert len(rec) == length
+    return rec
 
 
 # ---------------------------------------------------------------------------------------------

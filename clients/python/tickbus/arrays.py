@@ -24,6 +24,7 @@ from typing import Iterable, List, Optional
 
 import numpy as np
 
+from .layout import BAR_FIELDS, HEADER_FIELDS, HEADER_OFFSETS, HEARTBEAT_FIELDS, QUOTE_FIELDS, TRADE_FIELDS
 from .records import KINDS, LOCAL, NULL_PRICE, Status
 from .wire import WireError, decode, _bar_code
 
@@ -32,30 +33,10 @@ __all__ = [
     "decode_batch", "prices", "to_pandas", "Batch",
 ]
 
-HEADER_FIELDS = [
-    ("length", "<u2"), ("version", "u1"), ("kind", "u1"), ("market", "u1"), ("flags", "u1"),
-    ("_reserved0", "<u2"), ("epoch", "<u4"), ("_reserved1", "<u4"), ("sequence", "<u8"),
-    ("ts_event", "<i8"), ("ts_recv", "<i8"), ("symbol", "S24"),
-]
-TRADE = np.dtype(HEADER_FIELDS + [
-    ("price", "<i8"), ("size", "<f8"), ("upstream_sequence", "<i8"), ("exchange", "<u2"),
-    ("tape", "u1"), ("condition_count", "u1"), ("conditions", "<u2", (4,)),
-    ("_reserved2", "<u4"), ("trade_id", "S24"),
-])
-QUOTE = np.dtype(HEADER_FIELDS + [
-    ("bid_price", "<i8"), ("ask_price", "<i8"), ("bid_size", "<f8"), ("ask_size", "<f8"),
-    ("upstream_sequence", "<i8"), ("bid_exchange", "<u2"), ("ask_exchange", "<u2"),
-    ("condition", "<u2"), ("tape", "u1"), ("_reserved2", "u1"),
-])
-BAR = np.dtype(HEADER_FIELDS + [
-    ("open", "<i8"), ("high", "<i8"), ("low", "<i8"), ("close", "<i8"), ("vwap", "<i8"),
-    ("volume", "<f8"), ("trade_count", "<u8"), ("interval", "<u4"), ("_reserved2", "<u4"),
-])
-HEARTBEAT = np.dtype(HEADER_FIELDS + [
-    ("published", "<u8"), ("dropped", "<u8"), ("started_at", "<i8"), ("topics", "<u4"),
-    ("subscriptions", "<u4"), ("interval_ms", "<u4"), ("_reserved2", "<u4"),
-])
-assert (TRADE.itemsize, QUOTE.itemsize, BAR.itemsize, HEARTBEAT.itemsize) == (128, 112, 128, 104)
+TRADE = np.dtype(HEADER_FIELDS + TRADE_FIELDS)
+QUOTE = np.dtype(HEADER_FIELDS + QUOTE_FIELDS)
+BAR = np.dtype(HEADER_FIELDS + BAR_FIELDS)
+HEARTBEAT = np.dtype(HEADER_FIELDS + HEARTBEAT_FIELDS)
 
 #: dtypes by kind name and by kind code (status records have a variable size: no dtype).
 DTYPES = {"trade": TRADE, "quote": QUOTE, "bar": BAR, "heartbeat": HEARTBEAT,
@@ -64,6 +45,11 @@ _CODES = {"trade": 1, "quote": 2, "bar": 3, "heartbeat": 5}
 _PREFIX = {1: b"T.", 2: b"Q.", 5: b"H."}
 #: Integer 1e-9 price fields by kind.
 PRICE_FIELDS = {1: ("price",), 2: ("bid_price", "ask_price"), 3: ("open", "high", "low", "close", "vwap"), 5: ()}
+
+
+_SYMBOL = slice(HEADER_OFFSETS["symbol"], HEADER_OFFSETS["symbol"] + 24)
+_TRADE_ID = slice(TRADE.fields["trade_id"][1], TRADE.fields["trade_id"][1] + 24)
+_INTERVAL = slice(BAR.fields["interval"][1], BAR.fields["interval"][1] + 4)
 
 
 def _fixed_ok(raw: np.ndarray, allow_empty: bool) -> np.ndarray:
@@ -84,13 +70,13 @@ def _check(array: np.ndarray, code: int, topics: np.ndarray, lengths: np.ndarray
     ok = (array["length"] == array.dtype.itemsize) & (array["version"] == 1) & (array["kind"] == code)
     ok &= (array["market"] <= 6) & (array["flags"] & 0xF0 == 0)
     ok &= (array["_reserved0"] == 0) & (array["_reserved1"] == 0) & (array["_reserved2"] == 0)
-    symbol = raw[:, 40:64]
+    symbol = raw[:, _SYMBOL]
     ok &= _fixed_ok(symbol, False)
     if code == 1:
         count = array["condition_count"]
         unused = np.arange(4) >= count[:, None].astype(np.int64)
         ok &= (count <= 4) & ~((array["conditions"] != 0) & unused).any(axis=1)
-        ok &= _fixed_ok(raw[:, 104:128], True)
+        ok &= _fixed_ok(raw[:, _TRADE_ID], True)
     elif code == 3:
         ok &= array["interval"] > 0
     # Topic: the kind code, then the symbol, nothing else.
@@ -116,7 +102,8 @@ def _check(array: np.ndarray, code: int, topics: np.ndarray, lengths: np.ndarray
     return ok
 
 
-MAX_TOPIC = 128  # gather width: a whole trade or bar record, or a prefix and a 24-byte symbol
+# Gather width: the largest record, which is longer than any topic.
+MAX_TOPIC = max(dtype.itemsize for dtype in (TRADE, QUOTE, BAR, HEARTBEAT))
 
 
 def _decode_kind(messages: list, ends, code: int, sizes=None):
@@ -278,9 +265,9 @@ def _topic_keys(array: np.ndarray, code: int) -> np.ndarray:
     bars the interval and LOCAL bit."""
     raw = array.view(np.uint8).reshape(len(array), array.dtype.itemsize)
     keys = np.zeros((len(array), 32), np.uint8)
-    keys[:, :24] = raw[:, 40:64]
+    keys[:, :24] = raw[:, _SYMBOL]
     if code == 3:
-        keys[:, 24:28] = raw[:, 120:124]
+        keys[:, 24:28] = raw[:, _INTERVAL]
         keys[:, 28] = array["flags"] & LOCAL
     return np.ascontiguousarray(keys).view(np.dtype((np.void, 32))).reshape(-1)
 
