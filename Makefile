@@ -53,8 +53,8 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product tickbus
 
-## test: every test suite: Swift, the Python client's pytest suite, kdb+ (pykx as the oracle),
-## and deploy/'s units and example configuration run together.
+## test: every test suite: Swift, the Python client's pytest suite, the history files against
+## pandas (Tests/pandas), kdb+ (pykx as the oracle), and deploy/'s units and example configuration.
 test: deps pydeps
 	$(PYTHON) wire/generate.py --check
 	$(PYTHON) Tests/golden/make_vectors.py --check
@@ -62,6 +62,7 @@ test: deps pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
 	$(MAKE) --no-print-directory test-python
+	TICKBUS_BIN=$(TICKBUS_BIN) $(PYTHON) -m pytest -q Tests/pandas
 	PYKX_UNLICENSED=true TICKBUS_TEST_TIMEOUT_SCALE=3 TICKBUS_BIN=$(TICKBUS_BIN) $(PYTHON) -m pytest -q Tests/kdb
 	TICKBUS_TEST_TIMEOUT_SCALE=3 TICKBUS_BIN=$(TICKBUS_BIN) $(PYTHON) -m pytest -q Tests/deploy
 	$(MAKE) --no-print-directory fuzz-smoke

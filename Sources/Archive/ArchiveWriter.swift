@@ -94,12 +94,20 @@ public final class ArchiveWriter {
             let tree: Tree = bar.header.flags.contains(.local) ? .aggregated(bar.interval) : .raw(bar.interval)
             guard let s = self.slot(tree, bar.header) else { return nil }
             slot = s
-            slots[slot].batch.append(key: bar.header.tsEvent) { BarCSV.append(BarRow(bar), to: &$0, time: &time) }
+            let columns = ArchiveWriter.barColumns(bar.header.market)
+            slots[slot].batch.append(key: bar.header.tsEvent) { BarCSV.append(BarRow(bar), columns: columns, to: &$0, time: &time) }
         case .status, .heartbeat:
             return nil
         }
         counters.buffered += 1
         return FileID(index: slot)
+    }
+
+    /// The float columns of a market's bar files, fixed so that rows appended one batch at a
+    /// time never change a column's pandas type: crypto and forex volumes are fractional, so
+    /// their volume column is always float (`1000.0`); other markets' volumes are integers.
+    static func barColumns(_ market: Market) -> BarColumns {
+        market == .crypto || market == .forex ? BarColumns.prices.union(.volume) : BarCSV.defaultColumns
     }
 
     /// Whether every row added to `file` is in the file (none waits in memory after a failed

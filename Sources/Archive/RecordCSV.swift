@@ -169,16 +169,28 @@ struct RowWriter {
         n += digits
     }
 
-    /// The shortest exact decimal (`475.0` for a whole price when `wholeAsFloat`, as pandas
-    /// writes a float column); nothing for the null price.
+    /// The shortest exact decimal; nothing for the null price.
     @inline(__always)
-    mutating func price(_ price: Price, wholeAsFloat: Bool = false) {
+    mutating func price(_ price: Price) {
         guard !price.isNull else { return }
         n += price.write(into: UnsafeMutableRawBufferPointer(start: base + n, count: 32))
-        if wholeAsFloat, price.raw % Price.scale == 0 {
-            byte(UInt8(ascii: "."))
-            byte(UInt8(ascii: "0"))
+    }
+
+    /// A bars CSV price: as pandas writes a float64 column (``PandasFloat``) when `float` or
+    /// when it is not whole, else as an integer.
+    @inline(__always)
+    mutating func price(_ price: Price, float: Bool) {
+        if float || price.raw % Price.scale != 0 {
+            n += PandasFloat.write(price, into: base + n)
+        } else {
+            integer(price.raw / Price.scale)
         }
+    }
+
+    /// A double as pandas writes a float64 column (``PandasFloat``).
+    @inline(__always)
+    mutating func float(_ value: Double) {
+        n += PandasFloat.write(value, into: base + n)
     }
 
     /// An integer when whole, else the shortest decimal that reads back the same.

@@ -4,6 +4,7 @@ import TickBusCore
 /// `tickbus history validate`'s report as a table or as JSON.
 public enum HistoryReportFormatter {
     public static func text(_ report: HistoryValidate.Report) -> String {
+        guard report.files > 0 else { return "no files: nothing checked" }
         var lines = ["files \(report.files), rows \(report.rows): \(report.ok ? "all checks passed" : "FAILED")"]
         let width = HistoryValidate.Check.allCases.map(\.rawValue.count).max() ?? 0
         for check in HistoryValidate.Check.allCases {

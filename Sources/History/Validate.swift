@@ -13,6 +13,7 @@ public struct HistoryValidate: Sendable {
         case utc = "utc_offset"
         case fields = "field_count"
         case empty = "empty_or_nan"
+        case format = "pandas_format"
         case increasing = "strictly_increasing"
         case aligned
         case ohlc = "low_le_open_close_le_high"
@@ -28,7 +29,8 @@ public struct HistoryValidate: Sendable {
         public var failures: [Check: Int] = [:]
         /// The first few failures of each check.
         public var examples: [Check: [FileProblem]] = [:]
-        public var ok: Bool { failures.isEmpty }
+        /// No check failed, and there was a file to check.
+        public var ok: Bool { failures.isEmpty && files > 0 }
 
         public static let examplesPerCheck = 5
 
@@ -72,6 +74,10 @@ public struct HistoryValidate: Sendable {
         let expected = rawDirectory.map { reaggregate(file, $0, &report) } ?? nil
         var seen = Set<Int64>()
         var previous = Int64.min
+        var columns: (BarColumns, line: Int)?
+        var days = BarCSV.DayCache()
+        var clock = CSVTimeFormatter()
+        var formatted: [UInt8] = []
         let width = interval.nanoseconds
         let reader: LineReader
         do {
@@ -80,29 +86,47 @@ public struct HistoryValidate: Sendable {
             report.fail(.header, FileProblem(file.path, 0, error.description))
             return
         }
+        var lines = 0
         do {
             try reader.forEachLine { (line, number) throws(Never) in
+                lines = number
                 if number == 1 {
-                    if !line.elementsEqual(BarCSV.header.utf8) {
-                        report.fail(.header, FileProblem(file.path, 1, "header is not \(BarCSV.header)"))
+                    do throws(BarCSVError) { try BarCSV.checkHeader(line) } catch {
+                        report.fail(.header, FileProblem(file.path, 1, error.description))
                     }
                     return
                 }
                 report.rows += 1
-                let row: BarRow
+                let parsed: BarLine
                 do throws(BarCSVError) {
-                    row = try BarCSV.parse(line)
+                    parsed = try BarCSV.parseLine(line, cache: &days)
                 } catch {
                     let check: Check = switch error {
                     case .badTime: .timestamp
                     case .notUTC: .utc
                     case .fieldCount: .fields
                     case .empty, .badNumber, .outOfRange: .empty
+                    case .tooPrecise, .negativeZero: .format
+                    case .header, .byteOrderMark: .header
                     }
                     report.fail(check, FileProblem(file.path, number, error.description))
                     return
                 }
+                let row = parsed.row
                 let time = UTCTime.iso8601(nanoseconds: row.start)
+                formatted.removeAll(keepingCapacity: true)
+                BarCSV.append(start: row.start, open: row.open, high: row.high, low: row.low, close: row.close,
+                              volume: parsed.volume, columns: parsed.floats, to: &formatted, time: &clock)
+                if !line.elementsEqual(formatted.dropLast()) {
+                    report.fail(.format, FileProblem(file.path, number, "pandas writes this row as \(String(decoding: formatted.dropLast(), as: UTF8.self))"))
+                }
+                if let (first, at) = columns, first != parsed.floats {
+                    let names = BarCSV.fields[1...].enumerated().filter { first.symmetricDifference(parsed.floats).contains(.field($0.offset)) }
+                    report.fail(.format, FileProblem(file.path, number, "\(names.map(\.element).joined(separator: ", ")) mixes integers "
+                        + "and floats (line \(at) differs): pandas reads the column as float64 and writes every value with a point"))
+                } else if columns == nil {
+                    columns = (parsed.floats, number)
+                }
                 if row.start <= previous {
                     report.fail(.increasing, FileProblem(file.path, number, "\(time) is not after the row before"))
                 }
@@ -111,7 +135,7 @@ public struct HistoryValidate: Sendable {
                     report.fail(.aligned, FileProblem(file.path, number, "\(time) is not aligned to \(ArchivePath.label(interval))"))
                 }
                 if !(row.low <= row.open && row.low <= row.close && row.open <= row.high && row.close <= row.high) {
-                    report.fail(.ohlc, FileProblem(file.path, number, "needs low ≤ open, close ≤ high: \(BarCSV.line(row))"))
+                    report.fail(.ohlc, FileProblem(file.path, number, "needs low ≤ open, close ≤ high: \(String(decoding: line, as: UTF8.self))"))
                 }
                 if row.volume < 0 { report.fail(.volume, FileProblem(file.path, number, "volume \(row.volume) < 0")) }
                 let (year, month) = ArchivePath.month(of: row.start)
@@ -121,9 +145,9 @@ public struct HistoryValidate: Sendable {
                 if let expected {
                     seen.insert(row.start)
                     if let want = expected[row.start] {
-                        if want != row {
-                            report.fail(.reaggregation, FileProblem(
-                                file.path, number, "is \(BarCSV.line(row)); the raw bars give \(BarCSV.line(want))"))
+                        if !line.elementsEqual(want) {
+                            report.fail(.reaggregation, FileProblem(file.path, number,
+                                "is \(String(decoding: line, as: UTF8.self)); the raw bars give \(String(decoding: want, as: UTF8.self))"))
                         }
                     } else {
                         report.fail(.reaggregation, FileProblem(file.path, number, "\(time) has no raw bars"))
@@ -134,22 +158,20 @@ public struct HistoryValidate: Sendable {
             if case .file(let e) = error { report.fail(.header, FileProblem(file.path, 0, e.description)) }
             return
         }
+        if lines == 0 { report.fail(.header, FileProblem(file.path, 1, "the file is empty: no header \(BarCSV.header)")) }
         for start in (expected ?? [:]).keys.sorted() where !seen.contains(start) {
             report.fail(.reaggregation, FileProblem(
                 file.path, 0, "no row for \(UTCTime.iso8601(nanoseconds: start)), which the raw bars have"))
         }
     }
 
-    /// The bars the raw 1-second file of the same month resamples to, by start.
-    private func reaggregate(_ file: BarsFile, _ rawDirectory: String, _ report: inout Report) -> [Int64: BarRow]? {
+    /// The lines the raw 1-second file of the same month resamples to, by start.
+    private func reaggregate(_ file: BarsFile, _ rawDirectory: String, _ report: inout Report) -> [Int64: [UInt8]]? {
         let raw = BarsFile(
             path: "\(rawDirectory)/\(file.symbol)/\(ArchivePath.monthStem(file.symbol, file.year, file.month)).csv",
             symbol: file.symbol, year: file.year, month: file.month)
-        let resample = HistoryResample(inputDirectory: rawDirectory, outputDirectory: "", intervals: [interval])
         do {
-            var bars: [Int64: BarRow] = [:]
-            try resample.read(raw) { bar in bars[bar.start] = bar }
-            return bars
+            return try HistoryResample(inputDirectory: rawDirectory, outputDirectory: "", intervals: [interval]).lines(raw)
         } catch {
             report.fail(.reaggregation, FileProblem(file.path, 0, "cannot re-aggregate: \(error)"))
             return nil

@@ -73,13 +73,17 @@ enum HistoryOptions {
         list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
+    /// The bar lengths of a comma-separated list; refuses unknown labels, lengths that do not
+    /// divide a day and a length given twice.
     static func intervals(_ list: String) throws -> [BarInterval] {
-        try list.split(separator: ",").map { label in
+        let intervals = try list.split(separator: ",").map { label in
             let text = label.trimmingCharacters(in: .whitespaces)
             guard let interval = BarInterval(label: text) else {
                 throw ValidationError("unknown timeframe \"\(text)\": use labels like 15s, 30s, 1min, 5min, 1h, 1d")
             }
             return interval
         }
+        if let refusal = HistoryResample.refusal(intervals) { throw ValidationError(refusal) }
+        return intervals
     }
 }

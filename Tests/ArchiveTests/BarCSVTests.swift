@@ -33,6 +33,59 @@ import TickBusCore
         #expect(throws: error) { try bytes.withUnsafeBytes { try BarCSV.parse($0) } }
     }
 
+    /// Each column is written by its type: floats as Python's repr, integer columns as integers.
+    @Test func columnsAreWrittenByTheirPandasType() throws {
+        var out: [UInt8] = []
+        var time = CSVTimeFormatter()
+        BarCSV.append(start: 0, open: Price(units: 612_000), high: Price(raw: 23_440), low: Price(units: 612_000),
+                      close: try Price(parsing: "1234567.123456789"), volume: .float(5.3999999999999995),
+                      columns: [.high, .close, .volume], to: &out, time: &time)
+        BarCSV.append(start: 0, open: Price(units: 1), high: Price(units: 1), low: Price(units: 1), close: Price(units: 1),
+                      volume: .integer(1_815_630_000_000_000), columns: .prices, to: &out, time: &time)
+        #expect(String(decoding: out, as: UTF8.self) == """
+            1970-01-01 00:00:00+00:00,612000,2.344e-05,612000,1234567.123456789,5.3999999999999995
+            1970-01-01 00:00:00+00:00,1.0,1.0,1.0,1.0,1815630000000000
+
+            """)
+    }
+
+    /// How each number is written is kept, so a month's column types can be decided as pandas does.
+    @Test(arguments: [
+        ("475.32,475,4.75e2,475.0,100", BarColumns([.open, .low, .close]), BarVolume.integer(100)),
+        ("1,1,1,1,1969.0", BarColumns.volume, BarVolume.float(1969)),
+        ("1,1,1,1,1.37e+03", BarColumns.volume, BarVolume.float(1370)),
+        ("1,1,1,1,9223372036854775807", BarColumns(), BarVolume.integer(.max)),
+    ])
+    func numberFormsAreKept(_ fields: String, _ floats: BarColumns, _ volume: BarVolume) throws {
+        let bytes = Array("2024-01-02 09:30:00+00:00,\(fields)".utf8)
+        var cache = BarCSV.DayCache()
+        let line = try bytes.withUnsafeBytes { try BarCSV.parseLine($0, cache: &cache) }
+        #expect(line.floats == floats)
+        #expect(line.volume == volume)
+        #expect(line.row.high == Price(units: fields.hasPrefix("475") ? 475 : 1))
+    }
+
+    @Test(arguments: [
+        ("1.0000000001,1,1,1,1", BarCSVError.tooPrecise("open", "1.0000000001")),
+        ("1,1e-10,1,1,1", .tooPrecise("high", "1e-10")),
+        ("1,1,-0.0,1,1", .negativeZero("low", "-0.0")),
+        ("1,1,1,1,9223372036854775808", .outOfRange("volume", "9223372036854775808")),
+        ("1,1,1,1,1e400", .outOfRange("volume", "1e400")),
+        ("1,1,1,1,inf", .badNumber("volume", "inf")),
+        ("1,1,1,1, 5", .badNumber("volume", " 5")),
+        ("0x1p3,1,1,1,1", .badNumber("open", "0x1p3")),
+    ])
+    func refusesWhatItCannotWriteBackAsPandas(_ fields: String, _ error: BarCSVError) {
+        let bytes = Array("2024-01-02 09:30:00+00:00,\(fields)".utf8)
+        #expect(throws: error) { try bytes.withUnsafeBytes { try BarCSV.parse($0) } }
+    }
+
+    @Test func aByteOrderMarkIsNamed() {
+        let bom = Array("\u{FEFF}\(BarCSV.header)".utf8)
+        #expect(throws: BarCSVError.byteOrderMark) { try bom.withUnsafeBytes { try BarCSV.checkHeader($0) } }
+        #expect(BarCSVError.byteOrderMark.description.contains("byte order mark"))
+    }
+
     @Test func symbolsAreCheckedBeforeTheyBecomePaths() throws {
         for bad in ["../x", "..", "a/b", "", ".hidden", "A B", String(repeating: "A", count: 25)] {
             #expect(throws: ArchivePathError.self) { try ArchivePath.validate(symbol: bad) }

@@ -82,6 +82,21 @@ import TickBusCore
         #expect(report.examples.values.joined().contains { $0.line == 6 && $0.description.contains(message) })
     }
 
+    @Test func anEmptyFileIsAProblemAtItsFirstLine() throws {
+        let (_, raw, out) = try resampleWithBadRow("2024-03-01 14:30:09+00:00,1,2,1,1,10")
+        defer { for d in [raw, out] { try? FileManager.default.removeItem(atPath: d) } }
+        try Data().write(to: URL(fileURLWithPath: "\(raw)/QQQ/QQQ_2024_03.csv"))
+        let again = try HistoryResample(inputDirectory: raw, outputDirectory: out, intervals: [.minute]).run(symbol: "QQQ")
+        #expect(again.files == 1)
+        #expect(again.problems.map(\.description) == ["\(raw)/QQQ/QQQ_2024_03.csv:1: the file is empty: no header \(BarCSV.header)"])
+    }
+
+    @Test func lengthsThatCrossMonthsOrRepeatAreRefused() {
+        #expect(HistoryResample.refusal([BarInterval(label: "15s")!, .minute, .day]) == nil)
+        #expect(HistoryResample.refusal([BarInterval(label: "7s")!])?.hasPrefix("7s does not divide a day") == true)
+        #expect(HistoryResample.refusal([.minute, BarInterval(label: "60s")!])?.hasPrefix("1min is given twice") == true)
+    }
+
     @Test func badSymbolsAndMissingInputAreErrors() throws {
         let raw = temporaryDirectory("raw")
         defer { try? FileManager.default.removeItem(atPath: raw) }

@@ -73,6 +73,34 @@ import TickBusCore
         }
     }
 
+    /// An empty file and a byte order mark fail the header check, saying which; a column that
+    /// mixes integers and floats, or a float not in pandas' form, fails `pandas_format`.
+    @Test(arguments: [
+        (Check.header, 1, "", "the file is empty"),
+        (.header, 1, "\u{FEFF}ts_event,open,high,low,close,volume\n", "byte order mark"),
+        (.format, 3, "ts_event,open,high,low,close,volume\n2024-01-02 14:30:00+00:00,1.0,1.0,1.0,1.0,5\n"
+            + "2024-01-02 14:31:00+00:00,1.0,1.0,1.0,1.0,0.5\n", "volume mixes integers and floats"),
+        (.format, 2, "ts_event,open,high,low,close,volume\n2024-01-02 14:30:00+00:00,0.00002344,1.0,1.0e-5,1.0,5\n",
+         "pandas writes this row as 2024-01-02 14:30:00+00:00,2.344e-05,1.0,1e-05,1.0,5"),
+    ])
+    func fileLevelDefectsAreCaught(_ check: Check, _ line: Int, _ text: String, _ message: String) throws {
+        let dir = temporaryDirectory("agg")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: "\(dir)/SPY_2024_01_1min.csv"))
+        let report = HistoryValidate(inputDirectory: dir, interval: .minute).run()
+        #expect(report.failures == [check: 1])
+        #expect(report.examples[check]?.first?.line == line)
+        #expect(report.examples[check]?.first?.message.contains(message) == true, "\(report.examples)")
+    }
+
+    @Test func noFilesIsNotAPass() {
+        let dir = temporaryDirectory("none")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let report = HistoryValidate(inputDirectory: dir, interval: .minute).run()
+        #expect(!report.ok)
+        #expect(HistoryReportFormatter.text(report) == "no files: nothing checked")
+    }
+
     @Test func jsonReportNamesEveryCheck() throws {
         try withGoodFiles { _, minutes in
             let json = HistoryReportFormatter.json(HistoryValidate(inputDirectory: minutes, interval: .minute).run())
