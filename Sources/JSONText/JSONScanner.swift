@@ -1,26 +1,26 @@
 /// Byte-level scanning of JSON text, enough to walk Massive's frames: arrays of flat objects
 /// whose values are numbers, strings, booleans, null or small arrays. No Foundation, no
 /// allocation: values are reported as byte ranges into the frame.
-package struct JSONScanner {
-    package let bytes: UnsafeRawBufferPointer
-    package var index = 0
+public struct JSONScanner {
+    public let bytes: UnsafeRawBufferPointer
+    public var index = 0
 
-    @inlinable package init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    @inlinable public init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     /// The kind of a scanned value.
-    package enum Kind: UInt8 {
+    public enum Kind: UInt8, Sendable {
         case string, number, array, object, bool, null
     }
 
     /// Why a frame is not JSON we can walk.
-    package struct Malformed: Error {
-        @inlinable package init() {}
+    public struct Malformed: Error {
+        @inlinable public init() {}
     }
 
-    @inlinable package var atEnd: Bool { index >= bytes.count }
+    @inlinable public var atEnd: Bool { index >= bytes.count }
 
     @inlinable @inline(__always)
-    package mutating func skipWhitespace() {
+    public mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
@@ -31,21 +31,21 @@ package struct JSONScanner {
 
     /// The next non-space byte, not consumed (0 at the end).
     @inlinable @inline(__always)
-    package mutating func peek() -> UInt8 {
+    public mutating func peek() -> UInt8 {
         skipWhitespace()
         return index < bytes.count ? bytes[index] : 0
     }
 
     /// Consumes `byte` after optional whitespace, or fails.
     @inlinable @inline(__always)
-    package mutating func expect(_ byte: UInt8) throws(Malformed) {
+    public mutating func expect(_ byte: UInt8) throws(Malformed) {
         guard peek() == byte else { throw Malformed() }
         index += 1
     }
 
     /// Consumes `byte` if it is next; says whether it was.
     @inlinable @inline(__always)
-    package mutating func consume(_ byte: UInt8) -> Bool {
+    public mutating func consume(_ byte: UInt8) -> Bool {
         guard peek() == byte else { return false }
         index += 1
         return true
@@ -54,7 +54,7 @@ package struct JSONScanner {
     /// Scans a string starting at `"`; returns the range between the quotes and whether it
     /// holds escapes.
     @inlinable @inline(__always)
-    package mutating func string() throws(Malformed) -> (start: Int, end: Int, escaped: Bool) {
+    public mutating func string() throws(Malformed) -> (start: Int, end: Int, escaped: Bool) {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw Malformed() }
         index += 1
         let start = index
@@ -78,7 +78,7 @@ package struct JSONScanner {
 
     /// Scans any value; returns its kind and range (strings without their quotes).
     @inlinable
-    package mutating func value() throws(Malformed) -> (kind: Kind, start: Int, end: Int, escaped: Bool) {
+    public mutating func value() throws(Malformed) -> (kind: Kind, start: Int, end: Int, escaped: Bool) {
         switch peek() {
         case UInt8(ascii: "\""):
             let s = try string()
@@ -141,7 +141,7 @@ package struct JSONScanner {
 
     /// Skips past the end of the current object (after a value that could not be read).
     @inlinable
-    package mutating func recover() {
+    public mutating func recover() {
         var depth = 1
         while index < bytes.count {
             switch bytes[index] {

@@ -1,22 +1,22 @@
 /// JSON string escapes resolved: the one unescaper of every JSON reader in tickbus (control
 /// requests, Massive's WebSocket frames and REST pages). A `\uD83D\uDE00` surrogate pair is one
 /// scalar (😀).
-package enum JSONUnescape {
+public enum JSONUnescape {
     /// Why the contents of a JSON string are not valid, and where (a byte offset into them).
-    package struct Invalid: Error, Equatable {
-        package let offset: Int
-        package let reason: String
+    public struct Invalid: Error, Equatable {
+        public let offset: Int
+        public let reason: String
     }
 
     /// The contents of a string (the bytes between its quotes) with escapes resolved; throws at
     /// the first invalid escape, unpaired surrogate, control character or invalid UTF-8.
-    package static func strict(_ raw: UnsafeRawBufferPointer) throws(Invalid) -> String {
+    public static func strict(_ raw: UnsafeRawBufferPointer) throws(Invalid) -> String {
         try resolve(raw, lenient: false)
     }
 
     /// Like ``strict(_:)``, for text that is only shown (an upstream's status message): an
     /// invalid escape or surrogate becomes U+FFFD and invalid UTF-8 is repaired, so it never fails.
-    package static func lenient(_ raw: UnsafeRawBufferPointer) -> String {
+    public static func lenient(_ raw: UnsafeRawBufferPointer) -> String {
         (try? resolve(raw, lenient: true)) ?? String(decoding: raw, as: UTF8.self)
     }
 

@@ -8,24 +8,24 @@ extension DecodeProblem: Error {}
 /// string holding one (`"4"`, `"4989.0"`), a value that does not fit its field is
 /// ``DecodeProblem/outOfRange``, and what is kept with a cut (conditions past four, a trade id
 /// longer than a record holds) is counted in `cuts`.
-package struct FieldView<Key: JSONFieldKey> {
-    package let text: UnsafeRawBufferPointer
-    package let fields: JSONFieldTable<Key>
+public struct FieldView<Key: JSONFieldKey> {
+    public let text: UnsafeRawBufferPointer
+    public let fields: JSONFieldTable<Key>
 
     @inlinable
-    package init(text: UnsafeRawBufferPointer, fields: JSONFieldTable<Key>) {
+    public init(text: UnsafeRawBufferPointer, fields: JSONFieldTable<Key>) {
         self.text = text
         self.fields = fields
     }
 
     @inlinable @inline(__always)
-    package func bytes(_ slot: JSONFieldTable<Key>.Slot) -> UnsafeRawBufferPointer {
+    public func bytes(_ slot: JSONFieldTable<Key>.Slot) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: text[slot.start..<slot.end])
     }
 
     /// Whether the object has `key` with a value other than null.
     @inlinable @inline(__always)
-    package func has(_ key: Key) -> Bool { fields[key] != nil }
+    public func has(_ key: Key) -> Bool { fields[key] != nil }
 
     /// A field's number text: a JSON number, or a string holding one.
     @usableFromInline @inline(__always)
@@ -36,7 +36,7 @@ package struct FieldView<Key: JSONFieldKey> {
     }
 
     @inlinable
-    package func symbol(_ key: Key) throws(DecodeProblem) -> Symbol {
+    public func symbol(_ key: Key) throws(DecodeProblem) -> Symbol {
         guard let slot = fields[key] else { throw .missingField }
         guard slot.kind == .string, !slot.escaped, slot.end > slot.start,
               let symbol = try? Symbol(ascii: bytes(slot))
@@ -45,7 +45,7 @@ package struct FieldView<Key: JSONFieldKey> {
     }
 
     @inlinable
-    package func price(_ key: Key) throws(DecodeProblem) -> Price {
+    public func price(_ key: Key) throws(DecodeProblem) -> Price {
         guard let text = try numberText(key) else { throw .missingField }
         guard let price = try? Price(ascii: text) else { throw .badValue }
         return price
@@ -53,12 +53,12 @@ package struct FieldView<Key: JSONFieldKey> {
 
     /// A price, or ``Price/null`` when the field is absent or null.
     @inlinable
-    package func optionalPrice(_ key: Key) throws(DecodeProblem) -> Price {
+    public func optionalPrice(_ key: Key) throws(DecodeProblem) -> Price {
         has(key) ? try price(key) : .null
     }
 
     @inlinable
-    package func double(_ key: Key, absent: Double = .nan) throws(DecodeProblem) -> Double {
+    public func double(_ key: Key, absent: Double = .nan) throws(DecodeProblem) -> Double {
         guard let text = try numberText(key) else { return absent }
         guard let value = NumberText.double(text) else { throw .badValue }
         guard value.isFinite else { throw .outOfRange }
@@ -66,7 +66,7 @@ package struct FieldView<Key: JSONFieldKey> {
     }
 
     @inlinable
-    package func int(_ key: Key, absent: Int64 = 0) throws(DecodeProblem) -> Int64 {
+    public func int(_ key: Key, absent: Int64 = 0) throws(DecodeProblem) -> Int64 {
         guard let text = try numberText(key) else { return absent }
         guard let value = NumberText.int64(text) else { throw .badValue }
         return value
@@ -74,14 +74,14 @@ package struct FieldView<Key: JSONFieldKey> {
 
     /// A whole number that must fit `T` (a tape, an exchange, a count).
     @inlinable
-    package func int<T: FixedWidthInteger>(_ key: Key, as: T.Type) throws(DecodeProblem) -> T {
+    public func int<T: FixedWidthInteger>(_ key: Key, as: T.Type) throws(DecodeProblem) -> T {
         guard let value = T(exactly: try int(key)) else { throw .outOfRange }
         return value
     }
 
     /// A required number of ms, µs or ns since the epoch (told apart by magnitude), in ns.
     @inlinable
-    package func time(_ key: Key) throws(DecodeProblem) -> Int64 {
+    public func time(_ key: Key) throws(DecodeProblem) -> Int64 {
         guard has(key) else { throw .missingField }
         guard let ns = NumberText.nanoseconds(byMagnitude: try int(key)) else { throw .outOfRange }
         return ns
@@ -89,7 +89,7 @@ package struct FieldView<Key: JSONFieldKey> {
 
     /// Text of a string field with its escapes resolved ("" when absent); for status messages.
     @inlinable
-    package func string(_ key: Key) -> String {
+    public func string(_ key: Key) -> String {
         guard let slot = fields[key], slot.kind == .string else { return "" }
         return slot.escaped ? JSONUnescape.lenient(bytes(slot)) : String(decoding: bytes(slot), as: UTF8.self)
     }
@@ -97,7 +97,7 @@ package struct FieldView<Key: JSONFieldKey> {
     /// Condition codes of an array field (`[12, 37]`); codes past the fourth are dropped and
     /// the cut is counted.
     @inlinable
-    package func conditions(_ key: Key, cuts: inout [DecodeProblem: UInt64]) throws(DecodeProblem) -> Conditions {
+    public func conditions(_ key: Key, cuts: inout [DecodeProblem: UInt64]) throws(DecodeProblem) -> Conditions {
         var conditions = Conditions()
         guard let slot = fields[key] else { return conditions }
         guard slot.kind == .array else { throw .badValue }
@@ -121,7 +121,7 @@ package struct FieldView<Key: JSONFieldKey> {
     /// Massive's trade id (a string or a number); empty when absent, and empty with the cut
     /// counted when longer than a record holds.
     @inlinable
-    package func tradeID(_ key: Key, cuts: inout [DecodeProblem: UInt64]) throws(DecodeProblem) -> FixedString {
+    public func tradeID(_ key: Key, cuts: inout [DecodeProblem: UInt64]) throws(DecodeProblem) -> FixedString {
         guard let slot = fields[key] else { return FixedString() }
         guard slot.kind == .string || slot.kind == .number, !slot.escaped else { throw .badValue }
         guard let id = try? FixedString(ascii: bytes(slot)) else {

@@ -1,10 +1,11 @@
 import TickBusCore
 
 /// Numbers read from JSON text without going through `String` or Foundation.
-package enum NumberText {
+public enum NumberText {
     /// A whole number, optionally signed; nil for anything else (fractions, exponents, overflow).
     @inline(__always)
-    package static func int64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+    @inlinable
+    public static func int64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
         var i = 0
         var negative = false
         if i < bytes.count, bytes[i] == UInt8(ascii: "-") { negative = true; i += 1 }
@@ -23,7 +24,8 @@ package enum NumberText {
     /// A decimal number (`100`, `0.01616617`, `1.029145e+06`, `-3.5`) as the nearest `Double`.
     /// Exact for up to 15 significant digits and small exponents (the fast path); anything else
     /// goes through the standard library's correctly rounded parser.
-    package static func double(_ bytes: UnsafeRawBufferPointer) -> Double? {
+    @inlinable
+    public static func double(_ bytes: UnsafeRawBufferPointer) -> Double? {
         var i = 0
         var negative = false
         if i < bytes.count, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") {
@@ -78,7 +80,7 @@ package enum NumberText {
         return Double(String(decoding: bytes, as: UTF8.self))
     }
 
-    private static let powersOfTen: [Double] = (0...22).map { n in
+    @usableFromInline static let powersOfTen: [Double] = (0...22).map { n in
         var p = 1.0
         for _ in 0..<n { p *= 10 }
         return p
@@ -88,7 +90,8 @@ package enum NumberText {
     /// digits), milliseconds (up to 14), microseconds (up to 17), else nanoseconds. Nil when the
     /// time does not fit in 64-bit ns (before 1677-09-21 or after 2262-04-11).
     @inline(__always)
-    package static func nanoseconds(byMagnitude value: Int64) -> Int64? {
+    @inlinable
+    public static func nanoseconds(byMagnitude value: Int64) -> Int64? {
         let magnitude = value.magnitude
         let scale: Int64 =
             magnitude < 100_000_000_000 ? 1_000_000_000

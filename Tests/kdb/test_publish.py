@@ -269,8 +269,10 @@ def test_metrics_count_what_the_tickerplant_received(tickbus):
         while rows < len(records):
             rows += len(decode_upd(tp.event("message", 60)["hex"])[1])
             messages += 1
+        # Each thread shares its counters on its own tick: wait until both have.
         values = scrape_until(port, lambda v: v.get("tickbus_kdb_rows_sent_total") == rows
-                              and v.get("tickbus_kdb_rows_confirmed_total") == rows)
+                              and v.get("tickbus_kdb_rows_confirmed_total") == rows
+                              and v.get("tickbus_kdb_records_total") == len(records))
         assert values["tickbus_kdb_rows_unconfirmed_total"] == 0
         assert values["tickbus_kdb_records_total"] == len(records)
         assert values["tickbus_kdb_messages_sent_total"] == messages
