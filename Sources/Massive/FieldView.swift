@@ -28,7 +28,7 @@ public struct FieldView<Key: JSONFieldKey> {
     public func has(_ key: Key) -> Bool { fields[key] != nil }
 
     /// A field's number text: a JSON number, or a string holding one.
-    @usableFromInline @inline(__always)
+    @inlinable @inline(__always)
     func numberText(_ key: Key) throws(DecodeProblem) -> UnsafeRawBufferPointer? {
         guard let slot = fields[key] else { return nil }
         guard slot.kind == .number || (slot.kind == .string && !slot.escaped) else { throw .badValue }
