@@ -45,14 +45,16 @@ public final class ConsumerService<Consumer: BusConsumer>: Service, Sendable {
     private let make: Make
     private let stopping = StopFlag()
     private let ready = Readiness<[String]>()
-    private let state: Mutex<(counters: Consumer.Counters, input: Subscriber.Counters, bus: Publisher.Counters?, queued: Int)>
+    private let state: Mutex<(counters: Consumer.Counters, input: Subscriber.Counters)>
+    /// Its publisher while it runs, for ``export(to:)``.
+    private let publisher = Mutex<PublisherService?>(nil)
 
     public init(configuration: Configuration, context: ZMQContext, logger: Logger, make: @escaping Make) {
         self.configuration = configuration
         self.context = context
         self.logger = logger
         self.make = make
-        state = Mutex((Consumer.initialCounters, Subscriber.Counters(), nil, 0))
+        state = Mutex((Consumer.initialCounters, Subscriber.Counters()))
     }
 
     /// The consumer's counters as of the last tick.
@@ -78,6 +80,7 @@ public final class ConsumerService<Consumer: BusConsumer>: Service, Sendable {
                 context: context,
                 configuration: .init(name: configuration.name, endpoints: configuration.output, security: configuration.outputSecurity))
             defer { publisher.stop() }
+            self.publisher.withLock { $0 = publisher }
             ready.succeed(publisher.endpoints)
             try await publisher.watching { [self] in
                 try await runOnOwnThread(named: Consumer.metricsKind, stop: stopping) { [self] in try loop(publisher) }
@@ -90,18 +93,13 @@ public final class ConsumerService<Consumer: BusConsumer>: Service, Sendable {
 
     /// Exports the consumer's counters, the input's and its publisher's through swift-metrics.
     public func export(to metrics: SnapshotMetrics) {
-        let (counters, input, bus, queued) = state.withLock { ($0.counters, $0.input, $0.bus, $0.queued) }
+        let (counters, input) = state.withLock { ($0.counters, $0.input) }
         Consumer.export(counters, to: metrics)
         let kind = Consumer.metricsKind
         metrics.count("tickbus_\(kind)_input_gaps_total", total: input.gaps)
         metrics.count("tickbus_\(kind)_input_lost_total", total: input.lost)
         metrics.count("tickbus_\(kind)_input_restarts_total", total: input.restarts)
-        if let bus {
-            metrics.count("tickbus_bus_published_total", total: bus.published)
-            metrics.count("tickbus_bus_dropped_total", total: bus.dropped)
-            metrics.count("tickbus_bus_heartbeats_total", total: bus.heartbeats)
-            metrics.gauge("tickbus_bus_queued", Double(queued))
-        }
+        publisher.withLock { $0 }?.export(to: metrics)
     }
 
     private enum Event: String, StatusEventName {
@@ -121,8 +119,7 @@ public final class ConsumerService<Consumer: BusConsumer>: Service, Sendable {
         var nextTick = WallClock.nanoseconds() + tick
         func share() {
             let counters = consumer.counters, input = subscriber.counters
-            let bus = publisher?.counters, queued = publisher?.queued ?? 0
-            state.withLock { $0 = (counters, input, bus, queued) }
+            state.withLock { $0 = (counters, input) }
         }
         defer {
             consumer.finish(input: subscriber.counters)

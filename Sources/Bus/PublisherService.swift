@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Telemetry
 import TickBusCore
 import ZeroMQ
 
@@ -291,5 +292,17 @@ private final class Shared: Sendable {
             return s.failureWaiters.values
         }
         for waiter in waiters { waiter.resume(throwing: failure) }
+    }
+}
+
+extension PublisherService {
+    /// Exports the publisher's counters through swift-metrics: `tickbus_bus_published_total`,
+    /// `_dropped_total`, `_heartbeats_total` and the `tickbus_bus_queued` gauge.
+    public func export(to metrics: SnapshotMetrics) {
+        let c = counters
+        metrics.count("tickbus_bus_published_total", total: c.published)
+        metrics.count("tickbus_bus_dropped_total", total: c.dropped)
+        metrics.count("tickbus_bus_heartbeats_total", total: c.heartbeats)
+        metrics.gauge("tickbus_bus_queued", Double(queued))
     }
 }

@@ -253,7 +253,6 @@ final class StreamPublisher: MassiveStreamHandler {
     /// metric call.
     func export(_ stream: MassiveStream, to metrics: SnapshotMetrics) {
         let decoder = stream.counters
-        let bus = publisher.counters
         let upstream = upstream.withLock { $0 }
         let now = MonotonicClock.nanoseconds()
         let lastEventAt = lastEvent.withLock { last in
@@ -264,12 +263,9 @@ final class StreamPublisher: MassiveStreamHandler {
         metrics.count("tickbus_ingest_events_total", total: decoder.events)
         metrics.count("tickbus_ingest_records_total", total: decoder.records)
         metrics.count("tickbus_ingest_decode_problems_total", total: decoder.problemTotal)
-        metrics.count("tickbus_bus_published_total", total: bus.published)
-        metrics.count("tickbus_bus_dropped_total", total: bus.dropped)
-        metrics.count("tickbus_bus_heartbeats_total", total: bus.heartbeats)
         metrics.count("tickbus_ingest_reconnects_total", total: upstream.disconnections)
         metrics.count("tickbus_ingest_gaps_total", total: upstream.gaps)
-        metrics.gauge("tickbus_bus_queued", Double(publisher.queued))
+        publisher.export(to: metrics)
         metrics.gauge("tickbus_ingest_streaming", upstream.state == .streaming ? 1 : 0)
         metrics.gauge("tickbus_ingest_seconds_since_last_event", Double(now - lastEventAt) / 1e9)
     }
