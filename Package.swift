@@ -35,10 +35,12 @@ let package = Package(
         // The JSON scanner, field table and unescaper every JSON reader uses; no dependencies.
         .target(name: "JSONText"),
         .target(name: "TickBusCore", dependencies: ["JSONText"]),
+        // The journal: every published message kept in files (docs/journal.md).
+        .target(name: "Journal", dependencies: ["TickBusCore"]),
         .target(
             name: "Bus",
             dependencies: [
-                "Telemetry", "TickBusCore", "ZeroMQ",
+                "Journal", "Telemetry", "TickBusCore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -169,6 +171,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"]),
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore", "TestSupport"]),
+        .testTarget(name: "JournalTests", dependencies: ["Journal", "TickBusCore", "TestSupport"]),
         .testTarget(name: "BusTests", dependencies: ["Bus", "ZeroMQ", "TickBusCore", "TestSupport"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TickBusCore", "ZeroMQ", "TestSupport"]),
         .testTarget(name: "TickBusCLITests", dependencies: ["Archive", "Bus", "TickBusCore", "ZeroMQ", "TestSupport"]),

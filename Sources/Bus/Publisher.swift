@@ -1,3 +1,4 @@
+import Journal
 import TickBusCore
 import ZeroMQ
 
@@ -27,12 +28,15 @@ public final class Publisher {
         public var lossless: Bool = false
         /// CURVE for every endpoint (docs/security.md); nil: plain ZMTP.
         public var security: CurveSecurity?
+        /// Where every message published (heartbeats aside) is kept (docs/journal.md); nil: nowhere.
+        public var journal: JournalWriter.Configuration?
 
         public init(
             name: String, endpoints: [String], sendHighWaterMark: Int32 = 100_000,
             heartbeatInterval: Duration = .seconds(1), epoch: UInt32? = nil, lossless: Bool = false,
-            security: CurveSecurity? = nil
+            security: CurveSecurity? = nil, journal: JournalWriter.Configuration? = nil
         ) {
+            self.journal = journal
             self.lossless = lossless
             self.security = security
             self.name = name
@@ -61,6 +65,9 @@ public final class Publisher {
     public private(set) var subscriptions: Set<[UInt8]> = []
     /// Called on this thread when a prefix gains its first or loses its last subscriber.
     public var onSubscriptionChange: ((_ prefix: [UInt8], _ subscribed: Bool) -> Void)?
+    /// The journal of what it publishes, if it keeps one.
+    public let journal: JournalWriter?
+    private let journalAppender: JournalAppender?
 
     private let socket: Socket
     private let startedAt: Int64
@@ -93,6 +100,13 @@ public final class Publisher {
             }
             endpoints.append(endpoint.action == .bind ? try socket.lastEndpoint : endpoint.address)
         }
+        let epoch = self.epoch
+        do {
+            journal = try configuration.journal.map { try JournalWriter(configuration: $0, publisher: configuration.name, epoch: epoch) }
+        } catch {
+            throw BusError.journalFailed("\(error)")
+        }
+        journalAppender = journal?.appender()
         startedAt = WallClock.nanoseconds()
         heartbeatNanoseconds = configuration.heartbeatInterval.nanoseconds
         nextHeartbeat = MonotonicClock.nanoseconds()
@@ -107,6 +121,7 @@ public final class Publisher {
     public func publish(_ record: Record) throws -> UInt64 {
         let sequence = nextSequence(Topic(of: record))
         let size = BusMessage.encode(record, into: buffer, stamp: (epoch, sequence))
+        journalAppender?.append(UnsafeRawBufferPointer(rebasing: buffer[..<size]))
         if try socket.send(UnsafeRawBufferPointer(rebasing: buffer[..<size]), flags: sendFlags) {
             counters.published += 1
         } else {
@@ -120,6 +135,17 @@ public final class Publisher {
             sequence += 1
             return sequence
         }
+    }
+
+    /// Hands what the journal holds in memory to its writer: call it before waiting for input.
+    public func flushJournal() {
+        journalAppender?.flush()
+    }
+
+    /// Flushes and closes the journal (its last file synced and ended); call it last.
+    public func closeJournal() {
+        journalAppender?.flush()
+        journal?.stop()
     }
 
     /// Reads pending subscription messages and sends a heartbeat if one is due.
@@ -200,6 +226,8 @@ public enum BusError: Error, Sendable, CustomStringConvertible {
     case invalidTopic(String, String)
     /// The publisher's socket failed and its thread ended: the process must restart.
     case publisherFailed(String)
+    /// The journal could not be set up (its directory missing and not creatable, or not writable).
+    case journalFailed(String)
 
     public var description: String {
         switch self {
@@ -208,6 +236,7 @@ public enum BusError: Error, Sendable, CustomStringConvertible {
         case .connectFailed(let e, let why): "cannot connect to \(e): \(why)"
         case .invalidTopic(let t, let why): "invalid topic \"\(t)\": \(why)"
         case .publisherFailed(let why): "the bus publisher stopped: \(why)"
+        case .journalFailed(let why): "cannot journal: \(why)"
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Journal
 import Synchronization
 import Telemetry
 import TickBusCore
@@ -19,6 +20,8 @@ public final class PublisherService: Sendable {
 
     /// The last record of each topic, when the service keeps them.
     public let lastValues: LastValueCache?
+    /// The journal of what it publishes, when the configuration asks for one.
+    public let journal: JournalWriter?
 
     /// Binds the publisher and starts its thread. `queueCapacity` bounds the records waiting;
     /// `lastValues` keeps the last record of every topic published; `onSubscriptionChange` is
@@ -30,14 +33,14 @@ public final class PublisherService: Sendable {
     ) throws {
         let shared = try Shared(capacity: queueCapacity, lastValues: lastValues, onSubscriptionChange: onSubscriptionChange)
         self.lastValues = lastValues
-        let ready = Mutex<Result<(UInt32, [String]), any Error>?>(nil)
+        let ready = Mutex<Result<(UInt32, [String], JournalWriter?), any Error>?>(nil)
         let started = DispatchSemaphore(value: 0)
         let thread = Thread {
             defer { shared.finished.signal() }
             let publisher: Publisher
             do {
                 publisher = try Publisher(context: context, configuration: configuration)
-                ready.withLock { $0 = .success((publisher.epoch, publisher.endpoints)) }
+                ready.withLock { $0 = .success((publisher.epoch, publisher.endpoints, publisher.journal)) }
                 started.signal()
             } catch {
                 ready.withLock { $0 = .failure(error) }
@@ -46,12 +49,13 @@ public final class PublisherService: Sendable {
                 return
             }
             shared.run(publisher)
+            publisher.closeJournal()
         }
         thread.name = "bus-publisher"
         thread.start()
         started.wait()
         self.shared = shared
-        (epoch, endpoints) = try ready.withLock { $0! }.get()
+        (epoch, endpoints, journal) = try ready.withLock { $0! }.get()
     }
 
     deinit { stop() }
@@ -272,6 +276,7 @@ private final class Shared: Sendable {
             }
             if stopping { return }
             if sleeping {
+                publisher.flushJournal()
                 do {
                     try poller.poll(timeoutMilliseconds: max(1, publisher.millisecondsUntilHeartbeat))
                 } catch {
@@ -304,5 +309,6 @@ extension PublisherService {
         metrics.count("tickbus_bus_dropped_total", total: c.dropped)
         metrics.count("tickbus_bus_heartbeats_total", total: c.heartbeats)
         metrics.gauge("tickbus_bus_queued", Double(queued))
+        if let journal { journal.export(to: metrics) }
     }
 }

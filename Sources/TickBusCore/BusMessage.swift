@@ -53,6 +53,18 @@ public enum BusMessage {
         Topic(of: record).write(into: buffer)
     }
 
+    /// The topic and the publisher's stamp of a message, read without decoding the record; nil
+    /// when it has no topic or its record is shorter than a header.
+    public static func stamp(of message: UnsafeRawBufferPointer)
+        -> (topic: UnsafeRawBufferPointer, epoch: UInt32, sequence: UInt64, tsRecv: Int64)?
+    {
+        guard let (topic, record) = try? split(message), record.count >= HeaderLayout.size,
+              let epoch = try? HeaderLayout.epoch.load(record), let sequence = try? HeaderLayout.sequence.load(record),
+              let tsRecv = try? HeaderLayout.tsRecv.load(record)
+        else { return nil }
+        return (topic, epoch, sequence, tsRecv)
+    }
+
     /// Splits a message at the first space into topic bytes and record bytes.
     public static func split(_ message: UnsafeRawBufferPointer) throws(WireError)
         -> (topic: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer)
