@@ -608,24 +608,19 @@ def read(path_or_paths: PathsArg, kind: str = "trade", topics: Optional[Sequence
             kind_at = np.where(long_enough, chunk.starts + ends + 4, 0)
             mine = keep & long_enough & (buf[kind_at] == code)
             right = mine & (chunk.sizes == ends + 1 + size)
-            if strict and not np.array_equal(mine, right):
-                n = int(np.flatnonzero(mine & ~right)[0])
-                s = int(chunk.starts[n])
-                decode(chunk.data[s:s + int(chunk.sizes[n])])  # raises the WireError
             rows = np.flatnonzero(right)
-            if len(rows) == 0:
+            if len(rows) == 0 and not strict:
                 continue
             array, ok = _gather(buf, chunk.starts[rows], chunk.sizes[rows], ends[rows], code)
-            if not ok.all():
-                if strict:
-                    n = int(rows[int(np.argmin(ok))])
+            if strict:
+                wrong = mine & ~right
+                wrong[rows[~ok]] = True
+                if wrong.any():                    # the first invalid row, in journal order
+                    n = int(np.argmax(wrong))
                     s = int(chunk.starts[n])
-                    message = chunk.data[s:s + int(chunk.sizes[n])]
-                    try:
-                        decode(message)
-                    except WireError:
-                        raise
-                    raise WireError("unexpected_kind", f"not a {kind} record")  # pragma: no cover
+                    decode(chunk.data[s:s + int(chunk.sizes[n])])  # raises its WireError
+                    raise WireError("bad_field", f"message at {s} of a journal chunk is not a valid {kind}")
+            if not ok.all():
                 array = array[ok]
             parts.append(array)
         _raise_if(scan, strict)
