@@ -48,7 +48,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Un
 
 import numpy as np
 
-from .arrays import DTYPES, MAX_TOPIC, _gather
+from .arrays import DTYPES, MAX_TOPIC, _check
 from .topics import TopicFilter
 from .wire import WireError, decode
 
@@ -500,11 +500,21 @@ def _walk(buf: np.ndarray, pstart: np.ndarray, pend: np.ndarray, counts: np.ndar
 # Selecting messages in a chunk
 
 
-def _topic_ends(buf: np.ndarray, starts: np.ndarray, sizes: np.ndarray, width: int = _TOPIC_WINDOW):
+def _at(data: bytes, dtype, index: np.ndarray) -> np.ndarray:
+    """Values of `dtype` starting at the byte offsets `index` of `data` (which must have
+    `dtype.itemsize` bytes after each). Gathered as `S<size>` items from an overlapping view
+    (one memcpy each; numpy copies structured and void items several times slower), then viewed
+    as `dtype`."""
+    dtype = np.dtype(dtype)
+    raw = np.dtype(f"S{dtype.itemsize}")
+    view = np.ndarray(shape=(len(data) - dtype.itemsize + 1,), dtype=raw, buffer=data, strides=(1,))
+    return view[index].view(dtype)
+
+
+def _topic_ends(data: bytes, starts: np.ndarray, sizes: np.ndarray, width: int = _TOPIC_WINDOW):
     """Per message: its first `width` bytes (n, width) and where its topic ends (the first
     space within 40 bytes and not at 0), or -1."""
-    windows = np.lib.stride_tricks.sliding_window_view(buf, width)
-    heads = windows[starts]
+    heads = _at(data, f"S{width}", starts).view(np.uint8).reshape(len(starts), width)
     space = heads[:, :_TOPIC_WINDOW] == 0x20
     ends = np.where(space.any(axis=1), space.argmax(axis=1), -1)
     ends[(ends >= sizes) | (ends == 0)] = -1
@@ -514,9 +524,8 @@ def _topic_ends(buf: np.ndarray, starts: np.ndarray, sizes: np.ndarray, width: i
 def _select(chunk: _Chunk, prefixes: Optional[List[bytes]], since: Optional[int]):
     """The mask of the chunk's messages that pass the topic and time filters, with the
     messages' first bytes and topic ends."""
-    buf = np.frombuffer(chunk.data, np.uint8)
     width = max([_TOPIC_WINDOW] + [len(p) for p in prefixes or ()])
-    heads, ends = _topic_ends(buf, chunk.starts, chunk.sizes, width)
+    heads, ends = _topic_ends(chunk.data, chunk.starts, chunk.sizes, width)
     keep = np.ones(len(chunk.starts), bool)
     if prefixes is not None:
         match = np.zeros(len(chunk.starts), bool)
@@ -529,9 +538,9 @@ def _select(chunk: _Chunk, prefixes: Optional[List[bytes]], since: Optional[int]
         if straddle.any():
             rows = np.flatnonzero(straddle & keep & (ends > 0) & (chunk.sizes >= ends + 1 + 40))
             at = chunk.starts[rows] + ends[rows] + 1 + 32
-            ts = buf[at[:, None] + np.arange(8)].copy().view("<i8").reshape(-1)
+            ts = _at(chunk.data, "<i8", at)
             keep[rows[ts < since]] = False
-    return keep, ends
+    return keep, heads, ends
 
 
 def _scans(path_or_paths: PathsArg) -> Iterator[_Scan]:
@@ -578,7 +587,7 @@ def messages(path_or_paths: PathsArg, topics: Optional[Sequence[Union[str, Topic
             if prefixes is None and since_ns is None:
                 rows_start, rows_size = chunk.starts, chunk.sizes
             else:
-                keep, _ = _select(chunk, prefixes, since_ns)
+                keep, _, _ = _select(chunk, prefixes, since_ns)
                 rows_start, rows_size = chunk.starts[keep], chunk.sizes[keep]
             for s, n in zip(rows_start.tolist(), rows_size.tolist()):
                 yield data[s:s + n]
@@ -586,11 +595,14 @@ def messages(path_or_paths: PathsArg, topics: Optional[Sequence[Union[str, Topic
 
 
 def read(path_or_paths: PathsArg, kind: str = "trade", topics: Optional[Sequence[Union[str, TopicFilter]]] = None,
-         since: TimeArg = None, strict: bool = False) -> np.ndarray:
+         since: TimeArg = None, strict: bool = False, check: bool = True) -> np.ndarray:
     """The records of one fixed-size kind (`"trade"`, `"quote"`, `"bar"`, `"heartbeat"`) as one
     numpy structured array of `tickbus.arrays`' dtype, in journal order; `topics`, `since` and
     `strict` as for `messages`. Every row is checked as `tickbus.decode` would; a message of
-    this kind that fails is left out (`strict=True`: raises its `WireError`)."""
+    this kind that fails is left out (`strict=True`: raises its `WireError`). `check=False`
+    skips those record checks (the journal's CRCs still hold: the bytes are the ones the
+    publisher encoded) and only picks the messages of the kind's topic shape and size, about
+    three times as fast."""
     code = _KIND_CODES.get(kind)
     if code is None:
         raise ValueError(f"no fixed-size dtype for kind {kind!r}: trade, quote, bar or heartbeat "
@@ -603,7 +615,7 @@ def read(path_or_paths: PathsArg, kind: str = "trade", topics: Optional[Sequence
     for scan in _scans(path_or_paths):
         for chunk in scan.chunks(since_ns):
             buf = np.frombuffer(chunk.data, np.uint8)
-            keep, ends = _select(chunk, prefixes, since_ns)
+            keep, heads, ends = _select(chunk, prefixes, since_ns)
             long_enough = (ends > 0) & (chunk.sizes >= ends + 1 + 64)
             kind_at = np.where(long_enough, chunk.starts + ends + 4, 0)
             mine = keep & long_enough & (buf[kind_at] == code)
@@ -611,7 +623,11 @@ def read(path_or_paths: PathsArg, kind: str = "trade", topics: Optional[Sequence
             rows = np.flatnonzero(right)
             if len(rows) == 0 and not strict:
                 continue
-            array, ok = _gather(buf, chunk.starts[rows], chunk.sizes[rows], ends[rows], code)
+            array = _at(chunk.data, dtype, chunk.starts[rows] + ends[rows] + 1)
+            if not check:
+                parts.append(array)
+                continue
+            ok = _check(array, code, heads[rows], ends[rows])
             if strict:
                 wrong = mine & ~right
                 wrong[rows[~ok]] = True
@@ -631,9 +647,9 @@ def read(path_or_paths: PathsArg, kind: str = "trade", topics: Optional[Sequence
 
 def read_pandas(path_or_paths: PathsArg, kind: str = "trade",
                 topics: Optional[Sequence[Union[str, TopicFilter]]] = None, since: TimeArg = None,
-                strict: bool = False, index: str = "ts_event"):
+                strict: bool = False, index: str = "ts_event", check: bool = True):
     """`read(...)` as a DataFrame, as `tickbus.arrays.to_pandas` makes it (a UTC DatetimeIndex
     from `index`, float prices with NaN for the null price)."""
     from .arrays import to_pandas
 
-    return to_pandas(read(path_or_paths, kind, topics, since, strict), index=index)
+    return to_pandas(read(path_or_paths, kind, topics, since, strict, check), index=index)
