@@ -387,3 +387,21 @@ def test_a_large_file(tmp_path):
     # Messages blocks of many lengths: the walk over blocks of different counts.
     first = next(iter(journal.messages(path)))
     assert tickbus.decode(first).symbol == "AAPL"
+
+
+def test_one_block_with_many_more_messages_than_the_others(wire, tmp_path):
+    """The walk finishes a long block on its own: same messages, and a bad one found."""
+    m = trade(wire, "AAPL", 1, T)
+    many = [trade(wire, "AAPL", n, T) for n in range(1, 3001)]
+    path = tmp_path / "m.tbj"
+    path.write_bytes(file_header() + messages_block([m], T, T) + messages_block(many, T, T) + messages_block([m], T, T))
+    assert list(journal.messages(path)) == [m] + many + [m]
+    assert journal.read(path)["sequence"].tolist() == [1] + list(range(1, 3001)) + [1]
+    payload = b"".join(struct.pack("<H", len(x)) + x for x in many)
+    cut = block(1, payload[:-1], 3000, T, T)                         # the last message runs out
+    path.write_bytes(file_header() + messages_block([m], T, T) + cut)
+    (f,) = journal.files(path)
+    assert f.messages == 1 and [p.kind for p in f.problems] == [TORN_TAIL]
+    long = block(1, payload + b"\0\0" * 200_000, 3000 + 200_000, T, T)   # 200k empty messages
+    path.write_bytes(file_header() + long)
+    assert journal.files(path)[0].messages == 203_000

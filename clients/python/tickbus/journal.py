@@ -480,6 +480,12 @@ def _walk(buf: np.ndarray, pstart: np.ndarray, pend: np.ndarray, counts: np.ndar
     for t in range(sorted_counts[0]):
         while sorted_counts[active - 1] <= t:
             active -= 1
+        if active <= 2 and sorted_counts[0] - t > 64:
+            # A few blocks with many more messages than the rest (a crafted file, or huge
+            # blocks): a numpy step per message would cost microseconds; walk them in Python.
+            for k in range(active):
+                _walk_one(buf, k, t, sorted_counts[k], pos, end, bad, base, out_start, out_size)
+            break
         p = pos[:active]
         q = np.minimum(p, limit)
         n = buf[q].astype(np.int64) | (buf[q + 1].astype(np.int64) << 8)
@@ -509,6 +515,29 @@ def _at(data: bytes, dtype, index: np.ndarray) -> np.ndarray:
     raw = np.dtype(f"S{dtype.itemsize}")
     view = np.ndarray(shape=(len(data) - dtype.itemsize + 1,), dtype=raw, buffer=data, strides=(1,))
     return view[index].view(dtype)
+
+
+def _walk_one(buf: np.ndarray, k: int, t: int, count: int, pos: np.ndarray, end: np.ndarray, bad: np.ndarray,
+              base: np.ndarray, out_start: np.ndarray, out_size: np.ndarray) -> None:
+    """`_walk`'s steps `t`..`count - 1` for the block in row `k`, one message at a time."""
+    p, e, at = int(pos[k]), int(end[k]), int(base[k])
+    data = memoryview(buf)
+    starts: List[int] = []
+    sizes: List[int] = []
+    for _ in range(t, count):
+        if p + 2 > e:
+            bad[k] = True
+            break
+        n = data[p] | (data[p + 1] << 8)
+        starts.append(p + 2)
+        sizes.append(n)
+        p += 2 + n
+        if p > e:
+            bad[k] = True
+            break
+    out_start[at + t:at + t + len(starts)] = starts
+    out_size[at + t:at + t + len(sizes)] = sizes
+    pos[k] = min(p, e)
 
 
 def _topic_ends(data: bytes, starts: np.ndarray, sizes: np.ndarray, width: int = _TOPIC_WINDOW):
