@@ -71,7 +71,7 @@ def examples():
 def test_every_example_is_covered(examples):
     client, root = examples
     assert set(client) == {"Subscribe", "A DataFrame of live bars", "Decoding messages yourself", "Control",
-                           "Across hosts: CURVE"}  # the last run by test_curve.py, against a CURVE ingest
+                           "Across hosts: CURVE", "Journal files"}  # the last run by test_curve.py, against a CURVE ingest
     assert [heading for heading, _ in root] == ["Python"]
 
 
@@ -120,3 +120,20 @@ def test_control_example_steers_ingest(examples, spawn, tmp_path):
     assert lines[0].startswith("{'ok': True, 'name': 'ingest'"), lines
     assert lines[1] == "streaming" and int(lines[2]) >= 1, lines
     assert lines[3] in ("queued", "running", "done") and lines[4] == "bad_topic", lines
+
+
+def test_journal_example_reads_the_golden_journal(examples, tmp_path):
+    """No process: the golden journal file, as it would lie in ingest's journal directory."""
+    import shutil
+    import types
+
+    directory = tmp_path / ".tickbus" / "journal" / "ingest"
+    directory.mkdir(parents=True)
+    shutil.copy(REPO / "Tests" / "golden" / "journal-v1.tbj", directory / "20240102T142955Z-673fc980-0001.tbj")
+    demo = types.SimpleNamespace(bus="tcp://127.0.0.1:7700", control="tcp://127.0.0.1:7701")
+    lines = run(examples[0]["Journal files"], demo, tmp_path, "journal")
+    assert lines[0] == "1732233600 1 14 True [] [('T.AAPL', 2, 4), ('Q.AAPL', 2, 2)]", lines
+    assert lines[1] == "[1, 5, 6] [114.125, 114.125, 114.125]", lines
+    assert lines[2] == "['EUR/USD', 'AAPL'] [1.09412, 189.98]", lines
+    assert lines[3:5] == ["S.ingest", "S.bars"], lines
+    assert lines[5] == "{'.tickbus/journal/ingest/20240102T142955Z-673fc980-0001.tbj': []}", lines

@@ -8,6 +8,8 @@
 - `curve_options(secret_key, server_key)`: socket options of a CURVE client from `tickbus keygen`
   files, for `Subscriber`, `AsyncSubscriber` and `Control` (docs/security.md).
 - `tickbus.arrays`: numpy dtypes, `decode_batch` and `to_pandas` (needs numpy / pandas).
+- `tickbus.journal`: journal files (docs/journal.md) as messages, numpy arrays or DataFrames,
+  with their headers, holes and problems (needs numpy / pandas).
 """
 
 from .records import (
