@@ -13,8 +13,14 @@ final class JournalBlock: @unchecked Sendable {
     private(set) var firstTime: Int64 = 0
     var lastTime: Int64 = 0
 
-    init(payloadCapacity: Int) {
-        storage = .allocate(byteCount: JournalFormat.blockHeaderSize + payloadCapacity, alignment: 8)
+    /// Payload bytes after which the block takes no more messages.
+    private let target: Int
+
+    /// A block that closes once its payload reaches `target` bytes, with room beyond for one
+    /// message of any size.
+    init(target: Int) {
+        self.target = target
+        storage = .allocate(byteCount: JournalFormat.blockHeaderSize + target + 4 + BusMessage.maxSize, alignment: 8)
     }
 
     deinit { storage.deallocate() }
@@ -25,15 +31,16 @@ final class JournalBlock: @unchecked Sendable {
         UnsafeRawBufferPointer(rebasing: storage[JournalFormat.blockHeaderSize..<(JournalFormat.blockHeaderSize + length)])
     }
 
-    /// Appends a message (a u16 length and its bytes); `false` when it does not fit.
+    /// Appends a message (a u32 length and its bytes); `false` when the block is full. An empty
+    /// block takes any bus message.
     @inline(__always)
     func append(_ message: UnsafeRawBufferPointer, now: @autoclosure () -> Int64) -> Bool {
         let start = JournalFormat.blockHeaderSize + length
-        guard start + 2 + message.count <= storage.count, message.count <= Int(UInt16.max) else { return false }
+        guard length < target, start + 4 + message.count <= storage.count else { return false }
         if count == 0 { firstTime = now() }
-        storage.storeLE(UInt16(message.count), at: start)
-        UnsafeMutableRawBufferPointer(rebasing: storage[(start + 2)...]).copyMemory(from: message)
-        length += 2 + message.count
+        storage.storeLE(UInt32(message.count), at: start)
+        UnsafeMutableRawBufferPointer(rebasing: storage[(start + 4)...]).copyMemory(from: message)
+        length += 4 + message.count
         count += 1
         return true
     }
@@ -62,11 +69,11 @@ static func forEachMessage(
     var offset = 0
     var seen: UInt32 = 0
     while offset < payload.count {
-        guard offset + 2 <= payload.count else { throw JournalFormatError("message length cut at payload byte \(offset)") }
-        let size = Int(payload.loadLE(at: offset) as UInt16)
-        guard offset + 2 + size <= payload.count else { throw JournalFormatError("message at payload byte \(offset) runs past the block") }
-        try body(UnsafeRawBufferPointer(rebasing: payload[(offset + 2)..<(offset + 2 + size)]))
-        offset += 2 + size
+        guard offset + 4 <= payload.count else { throw JournalFormatError("message length cut at payload byte \(offset)") }
+        let size = Int(payload.loadLE(at: offset) as UInt32)
+        guard size <= payload.count - offset - 4 else { throw JournalFormatError("message at payload byte \(offset) runs past the block") }
+        try body(UnsafeRawBufferPointer(rebasing: payload[(offset + 4)..<(offset + 4 + size)]))
+        offset += 4 + size
         seen += 1
     }
     guard seen == count else { throw JournalFormatError("block says \(count) messages, holds \(seen)") }
@@ -148,7 +155,9 @@ public struct JournalHoles: Sendable, Equatable {
             let size = Int(payload.loadLE(at: offset) as UInt16)
             guard offset + 2 + size + 16 <= payload.count else { throw .init("hole range at payload byte \(offset) runs past the block") }
             let topic = String(decoding: payload[(offset + 2)..<(offset + 2 + size)], as: UTF8.self)
-            result.append(Range(topic: topic, first: payload.loadLE(at: offset + 2 + size), last: payload.loadLE(at: offset + 10 + size)))
+            let range = Range(topic: topic, first: payload.loadLE(at: offset + 2 + size), last: payload.loadLE(at: offset + 10 + size))
+            guard range.first <= range.last else { throw .init("hole range at payload byte \(offset) ends before it starts") }
+            result.append(range)
             offset += 2 + size + 16
         }
         guard result.count == Int(count) else { throw .init("hole block says \(count) ranges, holds \(result.count)") }

@@ -124,12 +124,12 @@ public final class JournalFileReader {
             // `walk` has checked every length against the payload.
             let payload = block.payload
             var offset = 0
-            while offset + 2 <= payload.count {
-                let size = Int(payload.loadLE(at: offset) as UInt16)
-                guard try body(UnsafeRawBufferPointer(rebasing: payload[(offset + 2)..<(offset + 2 + size)]), block.header) else {
+            while offset + 4 <= payload.count {
+                let size = Int(payload.loadLE(at: offset) as UInt32)
+                guard try body(UnsafeRawBufferPointer(rebasing: payload[(offset + 4)..<(offset + 4 + size)]), block.header) else {
                     return false
                 }
-                offset += 2 + size
+                offset += 4 + size
             }
             return true
         }
@@ -139,6 +139,7 @@ public final class JournalFileReader {
     public func summary() -> JournalFileSummary {
         var s = JournalFileSummary(path: path, header: header, size: size)
         var topics = Set<[UInt8]>()
+        var endMismatch: End?
         s.end = walk { block in
             s.blocks += 1
             s.validEnd = block.offset + Int64(JournalFormat.blockHeaderSize) + Int64(block.header.length)
@@ -156,9 +157,13 @@ public final class JournalFileReader {
                 s.holes += ranges.map { ($0, JournalHoleReason(rawValue: block.header.flags)) }
             case .end:
                 s.repaired = block.header.flags & JournalBlockHeader.repairedFlag != 0
+                if UInt64(block.header.count) != s.messages {
+                    endMismatch = .corrupt(offset: block.offset, reason: "end block counts \(block.header.count) messages, the file holds \(s.messages)")
+                }
             }
             return true
         }
+        if s.end == .clean, let endMismatch { s.end = endMismatch }
         s.topics = topics.count
         return s
     }
@@ -177,8 +182,7 @@ public final class JournalFileReader {
                     var probe = [UInt8](repeating: 0, count: JournalFormat.blockHeaderSize)
                     if at + Int64(JournalFormat.blockHeaderSize) <= size,
                        probe.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, $0.count, off_t(at)) }) == JournalFormat.blockHeaderSize,
-                       let header = try? probe.withUnsafeBytes({ b throws(JournalFormatError) in try JournalBlockHeader(decoding: b) }),
-                       at + Int64(JournalFormat.blockHeaderSize) + Int64(header.length) <= size {
+                       (try? probe.withUnsafeBytes({ b throws(JournalFormatError) in try JournalBlockHeader(decoding: b) })) != nil {
                         return at
                     }
                 }

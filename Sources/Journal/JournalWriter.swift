@@ -167,12 +167,8 @@ public final class JournalAppender {
             dropped = JournalHoles()
         }
         block = fresh
-        if !fresh.append(message, now: WallClock.nanoseconds()) {
-            // Longer than a block can hold: cannot happen with bus messages (≤ 1 KiB).
-            var one = JournalHoles()
-            one.add(message)
-            shared.addHoles(one, reason: .writerBehind)
-        }
+        // An empty block takes any bus message.
+        _ = fresh.append(message, now: WallClock.nanoseconds())
     }
 
     /// Hands the current block to the writer: call it when the publishing thread is about to
@@ -231,7 +227,7 @@ final class Shared: Sendable {
             s.allocated += 1
             return (nil, true)
         }
-        return block ?? (allocate ? JournalBlock(payloadCapacity: blockSize) : nil)
+        return block ?? (allocate ? JournalBlock(target: blockSize) : nil)
     }
 
     func enqueue(_ block: JournalBlock) {
@@ -334,7 +330,7 @@ private final class FileState: @unchecked Sendable {
 
     private func write(_ block: JournalBlock) {
         let bytes = block.sealed()
-        guard prepareFile(for: block.firstTime, adding: bytes.count), writeAll(bytes) else {
+        guard prepareFile(for: block.firstTime, adding: bytes.count, messages: block.count), writeAll(bytes) else {
             var lost = JournalHoles()
             lost.add(payload: block.payload, count: block.count)
             shared.addHoles(lost, reason: .writeFailed)
@@ -377,9 +373,10 @@ private final class FileState: @unchecked Sendable {
     }
 
     /// Opens the first file, or the next part at a new UTC day or the size limit.
-    private func prepareFile(for time: Int64, adding count: Int) -> Bool {
+    private func prepareFile(for time: Int64, adding count: Int, messages added: UInt32 = 0) -> Bool {
         let blockDay = JournalDay.of(time).day
-        if fd >= 0 && blockDay == day && size + Int64(count) <= configuration.fileSize { return true }
+        if fd >= 0 && blockDay == day && size + Int64(count) <= configuration.fileSize
+            && messages + UInt64(added) <= UInt64(UInt32.max) { return true }
         if fd >= 0 { closeFile() }
         part += 1
         let now = WallClock.nanoseconds()

@@ -90,7 +90,7 @@ def build():
                 struct.pack_into("<Q", record, 16, sequence)
                 struct.pack_into("<q", record, 32, clock)
                 message = case["topic"].encode("ascii") + b" " + bytes(record)
-                payload += struct.pack("<H", len(message)) + message
+                payload += struct.pack("<I", len(message)) + message
                 messages.append({"block": n, "topic": case["topic"], "sequence": sequence, "kind": case["fields"]["kind"],
                                  "ts_recv": clock, "vector": name, "message_hex": message.hex()})
                 clock += 1_000_000

@@ -47,7 +47,7 @@ def block(kind, payload, count, first, last, flags=0, magic=0x4B4C4254):
 
 
 def messages_block(msgs, first, last):
-    return block(1, b"".join(struct.pack("<H", len(m)) + m for m in msgs), len(msgs), first, last)
+    return block(1, b"".join(struct.pack("<I", len(m)) + m for m in msgs), len(msgs), first, last)
 
 
 def hole_block(ranges, time, reason=1):
@@ -288,11 +288,11 @@ def test_hostile_headers_with_valid_crcs(wire, tmp_path):
     m = trade(wire, "AAPL", 1, T)
     good = messages_block([m], T, T)
     cases = {
-        "huge count": block(1, struct.pack("<H", len(m)) + m, 0xFFFFFFFF, T, T),
+        "huge count": block(1, struct.pack("<I", len(m)) + m, 0xFFFFFFFF, T, T),
         "huge length": struct.pack("<IHHIIqqI", 0x4B4C4254, 1, 0, 0xFFFFFFF0, 1, T, T, 0),
-        "short message length": block(1, struct.pack("<H", 3) + m, 1, T, T),
-        "long message length": block(1, struct.pack("<H", 60000) + m, 1, T, T),
-        "trailing bytes": block(1, struct.pack("<H", len(m)) + m + b"\0\0", 1, T, T),
+        "short message length": block(1, struct.pack("<I", 3) + m, 1, T, T),
+        "long message length": block(1, struct.pack("<I", 60000) + m, 1, T, T),
+        "trailing bytes": block(1, struct.pack("<I", len(m)) + m + b"\0\0", 1, T, T),
         "unknown kind": block(9, b"", 0, T, T),
         "end with payload": block(3, b"abc", 0, T, T),
         "bad hole": block(2, struct.pack("<H", 200) + b"T.A", 1, T, T),
@@ -307,7 +307,7 @@ def test_hostile_headers_with_valid_crcs(wire, tmp_path):
         assert [p.offset for p in f.problems] == [128 + len(good)], name
         assert f.messages == 1 and list(journal.messages(path)) == [m], name
     # Empty messages are valid framing (the journal does not judge records; read() drops them).
-    path.write_bytes(file_header() + good + block(1, b"\0\0" * 1000, 1000, T, T) + good)
+    path.write_bytes(file_header() + good + block(1, b"\0\0\0\0" * 1000, 1000, T, T) + good)
     (f,) = journal.files(path)
     assert f.ok and f.messages == 1002 and len(journal.read(path)) == 2
     # A bad file header version or wire version, with a valid CRC.
@@ -348,23 +348,23 @@ def test_since_over_files_and_blocks(wire, tmp_path):
 
 def write_big(path, count, per_block=470, symbols=("AAPL", "MSFT", "NVDA", "QQQX")):
     """`count` trades (topic `T.XXXX`, 135-byte messages) in blocks of `per_block`, built with
-    numpy: [u16 length][topic][space][record] rows."""
+    numpy: [u32 length][topic][space][record] rows."""
     template = np.frombuffer(bytes.fromhex(json.loads(WIRE.read_text())["cases"][0]["record_hex"]), np.uint8)
     size = 7 + 128
-    rows = np.zeros((count, 2 + size), np.uint8)
-    rows[:, 0:2] = np.frombuffer(struct.pack("<H", size), np.uint8)
-    rows[:, 2 + 7:] = template
+    rows = np.zeros((count, 4 + size), np.uint8)
+    rows[:, 0:4] = np.frombuffer(struct.pack("<I", size), np.uint8)
+    rows[:, 4 + 7:] = template
     sym = np.array([np.frombuffer(s.encode(), np.uint8) for s in symbols])
     which = np.arange(count) % len(symbols)
-    rows[:, 2:4] = np.frombuffer(b"T.", np.uint8)
-    rows[:, 4:8] = sym[which]
-    rows[:, 8] = 0x20
-    rows[:, 9 + 40:9 + 44] = sym[which]
-    rows[:, 9 + 44:9 + 64] = 0
+    rows[:, 4:6] = np.frombuffer(b"T.", np.uint8)
+    rows[:, 6:10] = sym[which]
+    rows[:, 10] = 0x20
+    rows[:, 11 + 40:11 + 44] = sym[which]
+    rows[:, 11 + 44:11 + 64] = 0
     seq = np.arange(count, dtype=np.uint64) // len(symbols) + 1
     ts = T + np.arange(count, dtype=np.int64) * 1000
-    rows[:, 9 + 16:9 + 24] = seq.view(np.uint8).reshape(count, 8)
-    rows[:, 9 + 32:9 + 40] = ts.view(np.uint8).reshape(count, 8)
+    rows[:, 11 + 16:11 + 24] = seq.view(np.uint8).reshape(count, 8)
+    rows[:, 11 + 32:11 + 40] = ts.view(np.uint8).reshape(count, 8)
     with open(path, "wb") as f:
         f.write(file_header())
         for start in range(0, count, per_block):
@@ -397,11 +397,11 @@ def test_one_block_with_many_more_messages_than_the_others(wire, tmp_path):
     path.write_bytes(file_header() + messages_block([m], T, T) + messages_block(many, T, T) + messages_block([m], T, T))
     assert list(journal.messages(path)) == [m] + many + [m]
     assert journal.read(path)["sequence"].tolist() == [1] + list(range(1, 3001)) + [1]
-    payload = b"".join(struct.pack("<H", len(x)) + x for x in many)
+    payload = b"".join(struct.pack("<I", len(x)) + x for x in many)
     cut = block(1, payload[:-1], 3000, T, T)                         # the last message runs out
     path.write_bytes(file_header() + messages_block([m], T, T) + cut)
     (f,) = journal.files(path)
     assert f.messages == 1 and [p.kind for p in f.problems] == [TORN_TAIL]
-    long = block(1, payload + b"\0\0" * 200_000, 3000 + 200_000, T, T)   # 200k empty messages
+    long = block(1, payload + b"\0\0\0\0" * 200_000, 3000 + 200_000, T, T)   # 200k empty messages
     path.write_bytes(file_header() + long)
     assert journal.files(path)[0].messages == 203_000

@@ -459,7 +459,7 @@ class _Scan:
 
 def _walk(buf: np.ndarray, pstart: np.ndarray, pend: np.ndarray, counts: np.ndarray):
     """Message boundaries of many messages blocks at once: each block's payload
-    `buf[pstart:pend]` holds `counts` messages, each a u16 length and that many bytes. Returns
+    `buf[pstart:pend]` holds `counts` messages, each a u32 length and that many bytes. Returns
     each message's start and size (blocks in order, messages in order) and per block whether its
     messages fill its payload exactly. One numpy step per message position, over every block
     that has a message there (the blocks sorted by count, so they are a prefix)."""
@@ -475,7 +475,7 @@ def _walk(buf: np.ndarray, pstart: np.ndarray, pend: np.ndarray, counts: np.ndar
     pos = pstart[order].copy()
     end = pend[order]
     bad = np.zeros(nb, bool)
-    limit = len(buf) - 2
+    limit = len(buf) - 4
     active = nb
     for t in range(sorted_counts[0]):
         while sorted_counts[active - 1] <= t:
@@ -488,12 +488,13 @@ def _walk(buf: np.ndarray, pstart: np.ndarray, pend: np.ndarray, counts: np.ndar
             break
         p = pos[:active]
         q = np.minimum(p, limit)
-        n = buf[q].astype(np.int64) | (buf[q + 1].astype(np.int64) << 8)
-        nxt = p + 2 + n
+        n = (buf[q].astype(np.int64) | (buf[q + 1].astype(np.int64) << 8)
+             | (buf[q + 2].astype(np.int64) << 16) | (buf[q + 3].astype(np.int64) << 24))
+        nxt = p + 4 + n
         e = end[:active]
         bad[:active] |= nxt > e
         at = base[:active] + t
-        out_start[at] = p + 2
+        out_start[at] = p + 4
         out_size[at] = n
         pos[:active] = np.minimum(nxt, e)
     bad |= pos != end
@@ -525,13 +526,13 @@ def _walk_one(buf: np.ndarray, k: int, t: int, count: int, pos: np.ndarray, end:
     starts: List[int] = []
     sizes: List[int] = []
     for _ in range(t, count):
-        if p + 2 > e:
+        if p + 4 > e:
             bad[k] = True
             break
-        n = data[p] | (data[p + 1] << 8)
-        starts.append(p + 2)
+        n = data[p] | (data[p + 1] << 8) | (data[p + 2] << 16) | (data[p + 3] << 24)
+        starts.append(p + 4)
         sizes.append(n)
-        p += 2 + n
+        p += 4 + n
         if p > e:
             bad[k] = True
             break
