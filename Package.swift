@@ -102,7 +102,7 @@ let package = Package(
         .target(
             name: "BarsService",
             dependencies: [
-                "Bars", "Bus", "Telemetry", "TickBusCore", "ZeroMQ",
+                "Bars", "Bus", "Journal", "Telemetry", "TickBusCore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -141,7 +141,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Bus", "Control", "Massive", "MassiveREST", "Telemetry", "TickBusCore", "ZeroMQ",
+                "Bus", "Control", "Journal", "Massive", "MassiveREST", "Telemetry", "TickBusCore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -157,7 +157,7 @@ let package = Package(
         .executableTarget(
             name: "TickBusCLI",
             dependencies: [
-                "Archive", "ArchiveService", "Bars", "BarsService", "Benchmarks", "Bus", "Control", "History", "Ingest", "KDB", "KDBService", "Massive", "MassiveREST", "PrometheusExport", "Simulator", "Telemetry", "TickBusCore", "ZeroMQ",
+                "Archive", "ArchiveService", "Bars", "BarsService", "Benchmarks", "Bus", "Control", "History", "Ingest", "Journal", "KDB", "KDBService", "Massive", "MassiveREST", "PrometheusExport", "Simulator", "Telemetry", "TickBusCore", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,5 +1,6 @@
 import Bars
 import Bus
+import Journal
 import Logging
 import Telemetry
 import TickBusCore
@@ -17,7 +18,8 @@ extension ConsumerService where Consumer == BarsConsumer {
             configuration: .init(
                 name: configuration.name,
                 input: .init(endpoints: configuration.input, filters: [configuration.source.filter], security: configuration.inputSecurity),
-                output: configuration.output, outputSecurity: configuration.outputSecurity, tick: .milliseconds(100)),
+                output: configuration.output, outputSecurity: configuration.outputSecurity, tick: .milliseconds(100),
+                journal: configuration.journal),
             context: context, logger: logger
         ) { context in BarsConsumer(configuration: configuration, context: context) }
     }
@@ -43,13 +45,16 @@ public struct BarsConsumer: BusConsumer {
         public var inputSecurity: CurveSecurity?
         /// CURVE for the bars publisher (a server); nil: plain.
         public var outputSecurity: CurveSecurity?
+        /// Where the bars published are kept (docs/journal.md); nil: no journal.
+        public var journal: JournalWriter.Configuration?
 
         public init(
             input: [String] = [DefaultEndpoint.bus], output: [String] = [DefaultEndpoint.bars],
             intervals: [BarInterval] = BarInterval.standard, grace: Duration = .seconds(2),
             revisionWindow: Duration = .seconds(900), name: String = "bars", source: Source = .trades, fill: Bool = false,
-            inputSecurity: CurveSecurity? = nil, outputSecurity: CurveSecurity? = nil
+            inputSecurity: CurveSecurity? = nil, outputSecurity: CurveSecurity? = nil, journal: JournalWriter.Configuration? = nil
         ) {
+            self.journal = journal
             self.source = source
             self.fill = fill
             self.inputSecurity = inputSecurity

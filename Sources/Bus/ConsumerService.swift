@@ -1,3 +1,4 @@
+import Journal
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -23,11 +24,14 @@ public final class ConsumerService<Consumer: BusConsumer>: Service, Sendable {
         public var outputSecurity: CurveSecurity?
         /// How often ``BusConsumer/tick(now:)`` runs and the counters are shared.
         public var tick: Duration
+        /// The journal of what its publisher publishes (docs/journal.md); nil: none.
+        public var journal: JournalWriter.Configuration?
 
         public init(
             name: String, input: Subscriber.Configuration, output: [String] = [], outputSecurity: CurveSecurity? = nil,
-            tick: Duration = .milliseconds(100)
+            tick: Duration = .milliseconds(100), journal: JournalWriter.Configuration? = nil
         ) {
+            self.journal = journal
             self.name = name
             self.input = input
             self.output = output
@@ -74,16 +78,29 @@ public final class ConsumerService<Consumer: BusConsumer>: Service, Sendable {
         do {
             guard !configuration.output.isEmpty else {
                 ready.succeed([])
-                return try await runOnOwnThread(named: Consumer.metricsKind, stop: stopping) { [self] in try loop(nil) }
+                return try await runOnOwnThread(named: Consumer.metricsKind, stop: stopping) { [self] in try loop(nil, nil) }
             }
             let publisher = try PublisherService(
                 context: context,
-                configuration: .init(name: configuration.name, endpoints: configuration.output, security: configuration.outputSecurity))
+                configuration: .init(
+                    name: configuration.name, endpoints: configuration.output, security: configuration.outputSecurity,
+                    journal: configuration.journal))
             defer { publisher.stop() }
+            let outbox = StatusOutbox(publisher: publisher, name: try Symbol(configuration.name))
+            if let journal = publisher.journal {
+                journal.onEvent { [logger] event in
+                    event.log(to: logger)
+                    let (level, name, fields) = event.status
+                    var json = JSONObject()
+                    json.add("event", string: name.rawValue)
+                    fields(&json)
+                    outbox.send(level, json.text)
+                }
+            }
             self.publisher.withLock { $0 = publisher }
             ready.succeed(publisher.endpoints)
             try await publisher.watching { [self] in
-                try await runOnOwnThread(named: Consumer.metricsKind, stop: stopping) { [self] in try loop(publisher) }
+                try await runOnOwnThread(named: Consumer.metricsKind, stop: stopping) { [self] in try loop(publisher, outbox) }
             }
         } catch {
             ready.fail(error)
@@ -108,10 +125,9 @@ public final class ConsumerService<Consumer: BusConsumer>: Service, Sendable {
     }
 
     /// The thread: read, consume, tick, until stopped or the consumer is done.
-    private func loop(_ publisher: PublisherService?) throws {
+    private func loop(_ publisher: PublisherService?, _ outbox: StatusOutbox?) throws {
         let subscriber = try Subscriber(context: context, configuration: configuration.input)
         let name = try Symbol(configuration.name)
-        let outbox = publisher.map { StatusOutbox(publisher: $0, name: name) }
         let context = ConsumerContext(publisher: publisher, name: name, logger: logger, outbox: outbox)
         var consumer = try make(context)
         let tick = configuration.tick.nanoseconds

@@ -1,5 +1,6 @@
 import Bus
 import Control
+import Journal
 import Logging
 import Massive
 import MassiveREST
@@ -38,6 +39,8 @@ public final class IngestService: Service, Sendable {
         public var version: String
         /// CURVE for the bus and control sockets (docs/security.md); nil: plain.
         public var security: CurveSecurity?
+        /// Where what it publishes is kept (docs/journal.md); nil: no journal.
+        public var journal: JournalWriter.Configuration?
         /// When set, control requests must carry it as `"token"`.
         public var controlToken: String?
 
@@ -47,8 +50,10 @@ public final class IngestService: Service, Sendable {
             controlEndpoint: String? = nil, stateFile: String? = nil,
             rest: MassiveRESTConfiguration? = nil, backfill: BackfillJobs.Configuration = .init(), gapRepair: Bool = true,
             gapRepairDelay: Duration = .seconds(5),
-            onDemand: Bool = false, version: String = "0", security: CurveSecurity? = nil, controlToken: String? = nil
+            onDemand: Bool = false, version: String = "0", security: CurveSecurity? = nil, controlToken: String? = nil,
+            journal: JournalWriter.Configuration? = nil
         ) {
+            self.journal = journal
             self.security = security
             self.controlToken = controlToken
             self.stream = stream
@@ -102,12 +107,18 @@ public final class IngestService: Service, Sendable {
             context: context,
             configuration: .init(
                 name: configuration.name, endpoints: configuration.busEndpoints,
-                sendHighWaterMark: configuration.sendHighWaterMark, security: configuration.security),
+                sendHighWaterMark: configuration.sendHighWaterMark, security: configuration.security,
+                journal: configuration.journal),
             lastValues: LastValueCache(), onSubscriptionChange: onDemand?.update)
         defer { publisher.stop() }
         logger.info("publishing on the bus", metadata: ["endpoints": "\(publisher.endpoints.joined(separator: " "))"])
         let reporter = StreamPublisher(publisher: publisher, name: try Symbol(configuration.name),
                                       market: configuration.stream.endpoint.market, logger: logger)
+        publisher.journal?.onEvent { [logger] event in
+            event.log(to: logger)
+            let (level, name, fields) = event.status
+            reporter.report(level, name, fields)
+        }
         let jobs = try configuration.rest.map { rest in
             BackfillJobs(
                 configuration: configuration.backfill, publisher: publisher, reporter: reporter, logger: logger,
@@ -278,16 +289,23 @@ final class StreamPublisher: MassiveStreamHandler {
     /// lists, which may come from upstream or from long subscription lists, are cut to a few KiB
     /// and say so (`JSONObject.add(_:string:limit:)`), so the body stays far below the wire limit.
     func report(_ level: StatusLevel, _ event: IngestEvent, _ fields: KeyValuePairs<String, Value> = [:]) {
-        var body = JSONObject()
-        body.add("event", string: event.rawValue)
-        for (key, value) in fields {
-            switch value {
-            case .string(let s): body.add(key, string: s, limit: 4096)
-            case .int(let n): body.add(key, raw: String(n))
-            case .strings(let list): body.add(key, strings: list, limit: 16384)
-            case .raw(let json): body.add(key, raw: json)
+        report(level, event) { body in
+            for (key, value) in fields {
+                switch value {
+                case .string(let s): body.add(key, string: s, limit: 4096)
+                case .int(let n): body.add(key, raw: String(n))
+                case .strings(let list): body.add(key, strings: list, limit: 16384)
+                case .raw(let json): body.add(key, raw: json)
+                }
             }
         }
+    }
+
+    /// Publishes one status record: `{"event": event, …fields}`.
+    func report(_ level: StatusLevel, _ event: some StatusEventName, _ fields: (inout JSONObject) -> Void) {
+        var body = JSONObject()
+        body.add("event", string: event.rawValue)
+        fields(&body)
         let now = WallClock.nanoseconds()
         publisher.submit(.status(Status(
             header: RecordHeader(market: market, tsEvent: now, tsRecv: now, symbol: name), level: level, json: body.text)))

@@ -7,16 +7,21 @@ import TickBusCore
 public enum JournalDirectory {
     /// The journal files in `directory`, in name (time) order; none when it does not exist.
     public static func files(in directory: String) -> [String] {
+        entries(in: directory).compactMap { name in JournalFileName(parsing: name).map { ($0, name) } }
+            .sorted { $0.0 < $1.0 }.map { directory + "/" + $0.1 }
+    }
+
+    /// The names in `directory`.
+    private static func entries(in directory: String) -> [String] {
         guard let dir = opendir(directory) else { return [] }
         defer { closedir(dir) }
-        var names: [(JournalFileName, String)] = []
+        var names: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            names.append(withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if let parsed = JournalFileName(parsing: name) { names.append((parsed, name)) }
+            })
         }
-        return names.sorted { $0.0 < $1.0 }.map { directory + "/" + $0.1 }
+        return names
     }
 
     /// Files and directories (each expanded to its journal files, in order) as given.
@@ -51,7 +56,11 @@ public enum JournalDirectory {
     /// closed (no end block at its end), and closes it with an end block; a file whose header is
     /// incomplete is removed. A file damaged before its tail is left as it is (see `verify`).
     public static func repair(_ directory: String) -> [Repair] {
-        files(in: directory).compactMap { try? repair(file: $0) }
+        // A writer that died between making a file and naming it left `.<name>.new`.
+        for name in entries(in: directory) where name.hasPrefix(".") && name.hasSuffix("." + JournalFormat.fileExtension + ".new") {
+            _ = removeUnlessHeld(directory + "/" + name)
+        }
+        return files(in: directory).compactMap { try? repair(file: $0) }
     }
 
     /// Repairs one file; nil when it needs nothing or another process holds it.
@@ -114,6 +123,14 @@ public enum JournalDirectory {
             removal.bytes += oldest.size
         }
         return removal
+    }
+
+    /// Whether a process holds the file (its writer).
+    public static func isHeld(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return flock(fd, LOCK_SH | LOCK_NB) != 0
     }
 
     private static func removeUnlessHeld(_ path: String) -> Bool {

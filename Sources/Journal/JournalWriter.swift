@@ -382,7 +382,10 @@ private final class FileState: @unchecked Sendable {
         let now = WallClock.nanoseconds()
         let name = JournalFileName(created: now.floorDivided(by: 1_000_000_000).0, epoch: epoch, part: part)
         let newPath = configuration.directory + "/" + name.description
-        let newFD = open(newPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        // Made under a name no reader lists, locked, given its header, then renamed: another
+        // process's repair never sees it without a lock or a header.
+        let temporary = configuration.directory + "/." + name.description + ".new"
+        let newFD = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard newFD >= 0 else {
             part -= 1
             reportFailure(newPath, "cannot create: \(String(cString: strerror(errno)))")
@@ -396,9 +399,9 @@ private final class FileState: @unchecked Sendable {
         day = blockDay
         messages = 0
         firstTime = nil
-        guard header.withUnsafeBytes({ writeAll($0) }) else {
+        guard header.withUnsafeBytes({ writeAll($0) }), rename(temporary, newPath) == 0 || reportRename(newPath) else {
             close(fd)
-            unlink(newPath)
+            unlink(temporary)
             fd = -1
             part -= 1
             return false
@@ -433,6 +436,12 @@ private final class FileState: @unchecked Sendable {
         unsynced = true
         failing = false
         return true
+    }
+
+    /// Reports a failed rename; always false.
+    private func reportRename(_ file: String) -> Bool {
+        reportFailure(file, "cannot rename into place: \(String(cString: strerror(errno)))")
+        return false
     }
 
     private func reportFailure(_ file: String, _ error: String) {

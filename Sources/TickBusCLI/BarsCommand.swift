@@ -30,6 +30,7 @@ struct BarsCommand: AsyncParsableCommand {
     @Option(help: "Build from `trades` (T.*) or resample the upstream 1-second `bars` (A.*).")
     var source: BarsConsumer.Source = .trades
     @Flag(help: "Publish a flat bar at the last close for an interval without trades.") var fill = false
+    @OptionGroup(title: "Journal") var journal: JournalOptions
     @OptionGroup(title: "Security") var security: SecurityOptions
     @OptionGroup(title: "Logs and metrics") var service: ServiceOptions
 
@@ -63,7 +64,8 @@ struct BarsCommand: AsyncParsableCommand {
             configuration: .init(
                 input: input, output: output, intervals: try parsedIntervals(),
                 grace: .milliseconds(Int64(grace * 1000)), revisionWindow: .milliseconds(Int64(revisionWindow * 1000)),
-                name: name, source: source, fill: fill, inputSecurity: secured.client, outputSecurity: secured.server),
+                name: name, source: source, fill: fill, inputSecurity: secured.client, outputSecurity: secured.server,
+                journal: try journal.configuration(name: name)),
             context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service)] + metricsServices(metrics, process: name, export: service.export), gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))

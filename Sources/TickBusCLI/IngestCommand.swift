@@ -51,6 +51,7 @@ struct IngestCommand: AsyncParsableCommand {
     var onDemand = false
     @Option(help: "A file holding the token control requests must carry (docs/security.md).")
     var controlTokenFile: String?
+    @OptionGroup(title: "Journal") var journal: JournalOptions
     @OptionGroup(title: "Security") var security: SecurityOptions
     @OptionGroup(title: "Logs and metrics") var service: ServiceOptions
 
@@ -114,7 +115,8 @@ struct IngestCommand: AsyncParsableCommand {
                 stateFile: statePath,
                 rest: MassiveRESTConfiguration(apiKey: apiKey, baseURL: restBase),
                 backfill: backfill, gapRepair: gapRepair, onDemand: onDemand,
-                version: TickBus.configuration.version, security: secured.server, controlToken: controlToken),
+                version: TickBus.configuration.version, security: secured.server, controlToken: controlToken,
+                journal: try journal.configuration(name: processName)),
             context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: ingest)] + metricsServices(metrics, process: ingest.configuration.name, export: ingest.export),
@@ -125,8 +127,7 @@ struct IngestCommand: AsyncParsableCommand {
 
     /// `$STATE_DIRECTORY/<name>.subscriptions.json` under systemd, else `.tickbus/…` here.
     static func defaultStateFile(name: String) -> String {
-        let directory = ProcessInfo.processInfo.environment["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init)
-        return (directory ?? ".tickbus") + "/\(name).subscriptions.json"
+        StateDirectory.path + "/\(name).subscriptions.json"
     }
 
     /// `ws://host:port/stocks` → `http://host:port` (the simulator serves both on one port).

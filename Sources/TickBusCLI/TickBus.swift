@@ -11,6 +11,6 @@ struct TickBus: AsyncParsableCommand {
             1 s/1 min bars, B<label> built bars, S status, H heartbeats.
             """,
         version: "0.1.0",
-        subcommands: [DemoCommand.self, IngestCommand.self, BarsCommand.self, ArchiveCommand.self, KDBCommand.self, ProxyCommand.self, CtlCommand.self, HistoryCommand.self, SimCommand.self, TapCommand.self, KeygenCommand.self, BenchCommand.self]
+        subcommands: [DemoCommand.self, IngestCommand.self, BarsCommand.self, ArchiveCommand.self, KDBCommand.self, ProxyCommand.self, CtlCommand.self, HistoryCommand.self, SimCommand.self, TapCommand.self, JournalCommand.self, KeygenCommand.self, BenchCommand.self]
     )
 }
