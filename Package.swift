@@ -149,7 +149,7 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "Archive", "Bars", "Bus", "Control", "Ingest", "KDB", "KDBService", "Massive", "MassiveREST", "TickBusCore", "ZeroMQ",
+                "Archive", "Bars", "Bus", "Control", "Ingest", "Journal", "KDB", "KDBService", "Massive", "MassiveREST", "TickBusCore", "ZeroMQ",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

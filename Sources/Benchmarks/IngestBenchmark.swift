@@ -1,6 +1,7 @@
 import Bus
 import Foundation
 import Histogram
+import Journal
 import TickBusCore
 import ZeroMQ
 
@@ -19,23 +20,33 @@ public enum IngestBenchmark {
         executable: String, seconds: Double, latencyRate: Int, rates: [Int] = [800_000, 1_000_000, 1_200_000],
         fullRate: Int = 2_000_000
     ) throws -> [Figure] {
-        var sustained = 0.0
+        // Journal off and on, measured alternately at each rate so that the machine's drift
+        // hits both alike.
+        var sustained = (off: 0.0, on: 0.0)
         for rate in rates {
-            let result = try measure(executable: executable, rate: rate, seconds: seconds, latency: false)
-            if result.lost + result.dropped == 0 { sustained = max(sustained, result.rate) }
+            for journal in [false, true] {
+                let result = try measure(executable: executable, rate: rate, seconds: seconds, latency: false, journal: journal)
+                guard result.lost + result.dropped == 0 else { continue }
+                if journal { sustained.on = max(sustained.on, result.rate) } else { sustained.off = max(sustained.off, result.rate) }
+            }
         }
-        let throughput = try measure(executable: executable, rate: fullRate, seconds: seconds, latency: false)
-        if throughput.lost + throughput.dropped == 0 { sustained = max(sustained, throughput.rate) }
-        let latency = try measure(executable: executable, rate: latencyRate, seconds: seconds, latency: true)
+        let throughput = try measure(executable: executable, rate: fullRate, seconds: seconds, latency: false, journal: true)
+        if throughput.lost + throughput.dropped == 0 { sustained.on = max(sustained.on, throughput.rate) }
+        let latency = try measure(executable: executable, rate: latencyRate, seconds: seconds, latency: true, journal: true)
         var figures = [
-            Figure(name: "ingest: sustained rate with nothing lost (sim -> ingest -> subscriber)", value: sustained,
+            Figure(name: "ingest: sustained rate with nothing lost (sim -> ingest -> subscriber), journal on", value: sustained.on,
                    unit: "events/s", target: ">= 1M"),
+            Figure(name: "ingest: sustained rate with nothing lost, --no-journal", value: sustained.off, unit: "events/s"),
+            Figure(name: "ingest: sustained rate, journal on / off", value: sustained.off > 0 ? sustained.on / sustained.off : 0,
+                   unit: "ratio", target: ">= 0.9"),
             Figure(name: "ingest: full speed, received", value: throughput.rate, unit: "events/s"),
             Figure(name: "ingest: full speed, lost in the subscriber's queue (gaps)", value: Double(throughput.lost),
                    unit: "records"),
             Figure(name: "ingest: full speed, dropped by ingest", value: Double(throughput.dropped),
                    unit: "records", target: "0"),
-            Figure(name: "ingest: RSS after the full-speed run", value: throughput.rssMegabytes, unit: "MB",
+            Figure(name: "ingest: full speed, messages the journal lacks", value: Double(throughput.journalLost),
+                   unit: "records", target: "0"),
+            Figure(name: "ingest: RSS after the full-speed run (journal on)", value: throughput.rssMegabytes, unit: "MB",
                    target: "<= 64"),
         ]
         if let histogram = latency.latencies, histogram.totalCount > 0 {
@@ -59,11 +70,13 @@ public enum IngestBenchmark {
         var lost: UInt64
         var dropped: UInt64
         var rssMegabytes: Double
+        /// Messages the journal counted as lost (holes), from ingest's metrics.
+        var journalLost: UInt64 = 0
         /// Nanoseconds from `ts_recv` to the subscriber, when latency was measured.
         var latencies: Histogram<UInt64>?
     }
 
-    private static func measure(executable: String, rate: Int, seconds: Double, latency: Bool) throws -> Result {
+    private static func measure(executable: String, rate: Int, seconds: Double, latency: Bool, journal: Bool) throws -> Result {
         let simPort = 17_790 + Int(getpid() % 1000)
         let bus = "ipc:///tmp/tickbus-bench-ingest-\(getpid())"
         let symbols = (0..<20).map { "S\($0)" }.joined(separator: ",")
@@ -72,9 +85,15 @@ public enum IngestBenchmark {
         let sim = try launch(executable, ["sim", "--port", "\(simPort)", "--rate", "\(rate)", "--symbols", "stocks=\(symbols)",
                                           "--log-level", "error", "--tick-ms", latency ? "1" : "10"])
         defer { sim.terminate(); sim.waitUntilExit() }
+        let journalDirectory = NSTemporaryDirectory() + "tickbus-bench-journal-\(getpid())"
         let ingest = try launch(executable, ["ingest", "--url", "ws://127.0.0.1:\(simPort)/stocks", "--subscribe", "T.*,Q.*",
-                                             "--bus", bus, "--name", "bench"])
-        defer { ingest.terminate(); ingest.waitUntilExit() }
+                                             "--bus", bus, "--name", "bench"]
+                                            + (journal ? ["--journal", journalDirectory] : ["--no-journal"]))
+        defer {
+            ingest.terminate()
+            ingest.waitUntilExit()
+            try? FileManager.default.removeItem(atPath: journalDirectory)
+        }
 
         let context = try ZMQContext()
         let subscriber = try Subscriber(
@@ -117,10 +136,17 @@ public enum IngestBenchmark {
             if latency { _ = latencies?.record(UInt64(max(0, WallClock.nanoseconds() - record.header.tsRecv))) }
         }
         let elapsed = Double(MonotonicClock.nanoseconds() - start) / 1e9
+        let rssMegabytes = rss(of: ingest.processIdentifier)
+        ingest.interrupt()
+        ingest.waitUntilExit()
+        // What the journal says it lacks (its hole blocks), once ingest has closed it.
+        let journalLost = JournalDirectory.files(in: journalDirectory).reduce(UInt64(0)) { sum, path in
+            sum + ((try? JournalFileReader(path: path).summary())?.holes.reduce(UInt64(0)) { $0 + $1.range.last - $1.range.first + 1 } ?? 0)
+        }
         return Result(
             rate: Double(records) / elapsed, lost: subscriber.counters.lost - startCounters.lost,
-            dropped: lastDropped - (firstDropped ?? lastDropped), rssMegabytes: rss(of: ingest.processIdentifier),
-            latencies: latencies)
+            dropped: lastDropped - (firstDropped ?? lastDropped), rssMegabytes: rssMegabytes,
+            journalLost: journalLost, latencies: latencies)
     }
 
     static func launch(_ executable: String, _ arguments: [String]) throws -> Process {
