@@ -165,7 +165,7 @@ let package = Package(
         ),
         .target(
             name: "FuzzTargets",
-            dependencies: ["Archive", "Control", "Ingest", "KDB", "Massive", "MassiveREST", "TickBusCore"]
+            dependencies: ["Archive", "Control", "Ingest", "Journal", "KDB", "Massive", "MassiveREST", "TickBusCore"]
         ),
         .executableTarget(name: "TickBusFuzz", dependencies: ["FuzzTargets"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -1,6 +1,7 @@
 import Archive
 import Control
 import Ingest
+import Journal
 import KDB
 import Massive
 import MassiveREST
@@ -30,6 +31,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case barCSV = "bar-csv"
     /// Bus messages and wire-format records (`BusMessage.decode`, `WireFormat.decode`).
     case wire
+    /// Journal files (`JournalFileReader`: header, blocks, messages, holes; a repair), and the
+    /// journal's file names and settings.
+    case journal
 
     /// Runs one input through the target.
     public func run(_ bytes: UnsafeRawBufferPointer) {
@@ -40,6 +44,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .kdbIPC: FuzzTarget.kdbIPC(bytes)
         case .barCSV: FuzzTarget.barCSV(bytes)
         case .wire: FuzzTarget.wire(bytes)
+        case .journal: FuzzTarget.journal(bytes)
         }
     }
 
@@ -191,5 +196,40 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             precondition(again.elementsEqual(bytes), "decoded record re-encodes to other bytes")
         }
         _ = try? BusMessage.split(bytes)
+    }
+
+    /// A scratch file per process for `journal`.
+    nonisolated(unsafe) static var journalScratch: String?
+
+    static func journal(_ bytes: UnsafeRawBufferPointer) {
+        let text = String(decoding: bytes.prefix(64), as: UTF8.self)
+        _ = JournalFileName(parsing: text)
+        _ = JournalSync(parsing: text)
+        _ = try? JournalRetention(parsing: text)
+        let directory = journalScratch ?? {
+            var template = Array("/tmp/tickbus-fuzz-journal-XXXXXX".utf8CString)
+            let made = template.withUnsafeMutableBufferPointer { buffer -> String in
+                guard let base = buffer.baseAddress, let name = mkdtemp(base) else { return "/tmp" }
+                return String(cString: name)
+            }
+            journalScratch = made
+            return made
+        }()
+        let path = directory + "/20240102T000000Z-00000001-0001.tbj"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { return }
+        _ = write(fd, bytes.baseAddress, bytes.count)
+        close(fd)
+        if let reader = try? JournalFileReader(path: path) {
+            let summary = reader.summary()
+            var messages: UInt64 = 0
+            let end = reader.forEachMessage { _, _ in messages += 1; return true }
+            precondition(messages == summary.messages || summary.end != JournalFileReader.End.clean || end != JournalFileReader.End.clean, "messages read and counted differ")
+        }
+        // What a restarting publisher does with a file it finds torn.
+        if let repair = try? JournalDirectory.repair(file: path), !repair.removed, let reader = try? JournalFileReader(path: path) {
+            let after = reader.summary()
+            precondition(after.end == JournalFileReader.End.clean && after.closed, "a repaired file does not read clean and closed")
+        }
     }
 }

@@ -85,6 +85,11 @@ public enum JournalDirectory {
         case .torn(_, let why): reason = why
         }
         guard ftruncate(fd, off_t(summary.validEnd)) == 0 else { throw .system("cannot truncate", path) }
+        if summary.closed {
+            // Bytes after the end block: cut, the end block stays.
+            _ = fdatasync(fd)
+            return Repair(path: path, cutBytes: summary.size - summary.validEnd, keptMessages: summary.messages, removed: false, reason: reason)
+        }
         let end = JournalBlockHeader(
             kind: .end, flags: JournalBlockHeader.repairedFlag, length: 0, count: UInt32(clamping: summary.messages),
             firstTime: summary.firstTime ?? 0, lastTime: summary.lastTime ?? 0, payloadCRC: CRC32.checksum([]))

@@ -163,7 +163,7 @@ public final class JournalFileReader {
             }
             return true
         }
-        if s.end == .clean, let endMismatch { s.end = endMismatch }
+        if let endMismatch { s.end = endMismatch }
         s.topics = topics.count
         return s
     }

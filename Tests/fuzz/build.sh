@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-.build/fuzz}
 SWIFTC=${SWIFTC:-swiftc}
-MODULES=(JSONText TickBusCore KDB Archive Massive MassiveREST Control Ingest FuzzTargets TickBusFuzz)
+MODULES=(JSONText TickBusCore Journal KDB Archive Massive MassiveREST Control Ingest FuzzTargets TickBusFuzz)
 # Of Ingest only the request parsing: its other files that import nothing heavy still use types
 # of the files that do.
 ONLY_Ingest="BackfillRequest.swift"

@@ -115,6 +115,20 @@ def wire():
     return seeds
 
 
+def journal():
+    with open(os.path.join(ROOT, "Tests/golden/journal-v1.tbj"), "rb") as f:
+        data = f.read()
+    seeds = {"golden.tbj": data}
+    for variant in load("Tests/golden/journal-v1.json")["malformed"]:
+        bad = bytearray(data)
+        if variant.get("truncate") is not None:
+            bad = bad[:variant["truncate"]]
+        if variant.get("flip") is not None:
+            bad[variant["flip"]] ^= 0xFF
+        seeds[f"{slug(variant['name'])}.tbj"] = bytes(bad)
+    return seeds
+
+
 def corpora():
     return {
         "massive-ws": massive_ws(),
@@ -123,6 +137,7 @@ def corpora():
         "kdb-ipc": kdb(),
         "bar-csv": BAR_CSV,
         "wire": wire(),
+        "journal": journal(),
     }
 
 
