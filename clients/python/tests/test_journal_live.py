@@ -67,7 +67,7 @@ def test_the_journal_holds_exactly_what_the_bus_carried(spawn, tmp_path):
     result = {}
     recorder = threading.Thread(target=lambda: result.setdefault("got", record(bus.bus, done.is_set)))
     recorder.start()
-    wait_until(lambda: sum(f.messages for f in journal.files(directory)) > 20_000, timeout=60)
+    wait_until(lambda: directory.exists() and sum(f.messages for f in journal.files(directory)) > 20_000, timeout=60)
     assert bus.ingest.stop() == 0, bus.ingest.stderr()
     done.set()
     recorder.join(60)
@@ -96,7 +96,7 @@ def test_the_journal_holds_exactly_what_the_bus_carried(spawn, tmp_path):
 def test_kill_9_then_restart_repairs_the_file_and_says_so(spawn, tmp_path):
     bus = Bus(spawn, tmp_path, rate=3000)
     directory = tmp_path / ".tickbus" / "journal" / "ingest"
-    wait_until(lambda: sum(f.messages for f in journal.files(directory)) > 5_000, timeout=60)
+    wait_until(lambda: directory.exists() and sum(f.messages for f in journal.files(directory)) > 5_000, timeout=60)
     bus.ingest.popen.kill()
     bus.ingest.wait()
     (crashed,) = journal.files(directory)
@@ -193,3 +193,28 @@ def test_a_full_disk_leaves_the_bus_running_and_the_journal_says_what_it_lacks(s
     lacking = {(t, s) for t, first, last, _ in holes for s in range(first, last + 1)}
     assert sum(1 for m in got if topic_and_sequence(m) in lacking) > 0
     assert missing > 0
+
+
+def test_bars_journals_the_bars_it_publishes(spawn, tmp_path):
+    import threading
+    from ports import free_port
+    bus = Bus(spawn, tmp_path, rate=2000)
+    bars_bus = f"tcp://127.0.0.1:{free_port()}"
+    bars = spawn(["bars", "--bus", bus.bus, "--publish", bars_bus, "--intervals", "1s,5s", "--grace", "0.2"], "bars")
+    directory = tmp_path / ".tickbus" / "journal" / "bars"
+    done = threading.Event()
+    result = {}
+    recorder = threading.Thread(target=lambda: result.setdefault("got", record(bars_bus, done.is_set)))
+    recorder.start()
+    wait_until(lambda: directory.exists() and sum(1 for m in journal.messages(directory, topics=["B5s."])) >= 10, timeout=90)
+    assert bars.stop() == 0, bars.stderr()
+    done.set()
+    recorder.join(60)
+    kept = list(journal.messages(directory))
+    got = result["got"]
+    assert any(m.startswith(b"B5s.") for m in got)
+    start = kept.index(got[0])
+    assert kept[start:] == got
+    (f,) = journal.files(directory)
+    assert f.ok and f.closed and f.publisher == "bars"
+    assert all(contiguous_per_topic(kept).values())
