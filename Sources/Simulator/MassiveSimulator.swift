@@ -101,6 +101,11 @@ public final class MassiveSimulator: Service, Sendable {
                     environment: environment)
             }
         }
+        for path in WebSocketSession.unsimulatedPaths {
+            wsRouter.ws(RouterPath(path)) { inbound, outbound, _ in
+                await WebSocketSession.runUnentitled(inbound: inbound, outbound: outbound, environment: environment)
+            }
+        }
         let rest = RESTResponder(configuration: configuration, universe: universe, stats: statsBox, logger: logger)
         var wsConfig = WebSocketServerConfiguration(
             maxFrameSize: max(configuration.maxFrameBytes, 1 << 16), autoPing: .enabled(timePeriod: .seconds(30)),

@@ -77,6 +77,65 @@ enum WebSocketSession {
         }
     }
 
+    /// Massive's futures clusters (`/futures`, `/futures/cme`, …), which the simulator does not
+    /// simulate, answered as Massive answers a cluster the plan does not include: `connected`,
+    /// then `auth_failed` with the plan text (`authentication failed` for a refused key) and a
+    /// close 1008. Massive's clients treat `auth_failed` as fatal, so they stop instead of
+    /// retrying an upgrade forever.
+    static let unsimulatedPaths = ["/futures", "/futures/cme", "/futures/cbot", "/futures/nymex", "/futures/comex"]
+
+    static func runUnentitled(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, environment env: SessionEnvironment
+    ) async {
+        let config = env.configuration
+        env.stats.connectionsOpened.add(1, ordering: .relaxed)
+        env.stats.connectionsActive.add(1, ordering: .relaxed)
+        defer { env.stats.connectionsActive.subtract(1, ordering: .relaxed) }
+        func send(_ statuses: [(String, String)]) async throws {
+            let frame = statusFrame(statuses)
+            env.stats.framesSent.add(1, ordering: .relaxed)
+            try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
+        }
+        enum Outcome: Sendable { case key(String), timeout, closed }
+        do {
+            try await send([("connected", "Connected Successfully")])
+            let outcome = await withTaskGroup(of: Outcome.self) { group in
+                group.addTask {
+                    do {
+                        for try await message in inbound.messages(maxSize: 1 << 20) {
+                            guard case .text(let text) = message, let action = ClientAction.parse(text) else {
+                                try await send([("error", "invalid message: expected {\"action\":…,\"params\":…}")])
+                                continue
+                            }
+                            if action.action == "auth" { return .key(action.params) }
+                            try await send([("error", "not authenticated")])
+                        }
+                    } catch {}
+                    return .closed
+                }
+                group.addTask {
+                    try? await Task.sleep(for: config.authTimeout)
+                    return .timeout
+                }
+                let first = await group.next() ?? .closed
+                group.cancelAll()
+                return first
+            }
+            switch outcome {
+            case .key(let key):
+                let refused = key.isEmpty || (config.apiKey != nil && key != config.apiKey)
+                try await send([("auth_failed", refused ? authFailed : noWebSocketPlan)])
+            case .timeout:
+                try await send([("auth_timeout", "No authentication request received.")])
+            case .closed:
+                return
+            }
+            try await outbound.close(.policyViolation, reason: nil)
+        } catch {
+            env.logger.debug("futures session ended", metadata: ["error": "\(error)"])
+        }
+    }
+
     private static func statusFrame(_ statuses: [(String, String)]) -> ByteBuffer {
         var f = FrameBuffer(capacity: 256)
         f.beginArray()
