@@ -154,7 +154,7 @@ struct SecondGenerator {
             e.bidSize = max(1, Int64(notionalB * spec.unitsPerDollar))
             e.askSize = max(1, Int64(notionalA * spec.unitsPerDollar))
             e.exchange = Self.cryptoExchanges[Int((r >> 32) % UInt64(Self.cryptoExchanges.count))]
-            e.participantDelayNs = Int32(1_000_000 * (1 + (r >> 40) % 300))  // r = t + delay (ms)
+            e.participantDelayNs = Self.cryptoDelay(bits: r >> 40, e)
         case .forex:
             e.exchange = (r >> 8) % 4 == 0 ? 44 : 48
         case .indices:
@@ -217,11 +217,20 @@ struct SecondGenerator {
             let notional = 10.0 * exp(8.5 * Double((s >> 11) & 0xFFFF) / 65536.0)
             e.size = max(1, Int64(notional * spec.unitsPerDollar))
             e.exchange = Self.cryptoExchanges[Int((s >> 40) % UInt64(Self.cryptoExchanges.count))]
-            e.participantDelayNs = Int32(1_000_000 * (1 + (s >> 48) % 300))
+            e.participantDelayNs = Self.cryptoDelay(bits: s >> 48, e)
         case .indices, .forex:
             break
         }
         e.flags = flags
+    }
+
+    /// Crypto: `t` (exchange time) is `r` − this delay, `r` (when Massive received the event)
+    /// being the event's time, so `r` is never later than delivery. Up to 300 ms, kept inside the
+    /// event's second so bars by `t` and by `r` agree.
+    @inline(__always)
+    static func cryptoDelay(bits: UInt64, _ e: SimEvent) -> Int32 {
+        let drawn = 1_000_000 * Int64(1 + bits % 300)
+        return Int32(min(drawn, floorMod(e.timestampNs, 1_000_000_000)))
     }
 
     static let stockQuoteExchanges: [Int16] = [1, 2, 3, 7, 8, 9, 10, 11, 12, 15, 17, 19, 21]
