@@ -48,7 +48,7 @@ struct SimEvent: Sendable {
 /// across the second; prices follow the symbol's path from the start of this second to the
 /// start of the next. For markets with trades the first event of a second is always a quote, so
 /// every trade has a prevailing quote from the same second and bid ≤ price ≤ ask holds for it.
-struct SecondGenerator {
+struct SecondGenerator: Sendable {
     static let maxEventsPerSecond = 4_194_303
     static let sequenceStride: Int64 = 4_194_304
 
@@ -63,21 +63,22 @@ struct SecondGenerator {
 
     /// - Parameters:
     ///   - startTicks/endTicks: the path's mid price at the start of this second and of the next.
-    init(spec: SymbolSpec, second: Int64, startTicks: Double, endTicks: Double, dayStart: Int64) {
+    ///   - activity: the event rate of the session this second is in.
+    init(spec: SymbolSpec, activity: Activity, second: Int64, startTicks: Double, endTicks: Double, dayStart: Int64) {
         self.second = second
         var rng = SplitMix64(seed: hashWords(spec.key, UInt64(bitPattern: second), 0x5EC0_4D5E))
         var n = 0
-        let lambda = spec.lambda
+        let lambda = activity.lambda
         if lambda <= 0 {
             n = 0
         } else if lambda < 30 {
             var p = rng.nextDouble()
-            while p > spec.expNegLambda {
+            while p > activity.expNegLambda {
                 n += 1
                 p *= rng.nextDouble()
             }
         } else {
-            n = Int((lambda + spec.sqrtLambda * rng.nextGaussian()).rounded())
+            n = Int((lambda + activity.sqrtLambda * rng.nextGaussian()).rounded())
         }
         self.count = min(max(n, 0), Self.maxEventsPerSecond)
         self.rng = rng

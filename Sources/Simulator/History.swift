@@ -41,8 +41,9 @@ final class HistoryEngine: Sendable {
     /// Tracks the events a request generates against the configured limit.
     struct Budget {
         var left: Double
-        mutating func spend(_ spec: SymbolSpec, seconds: Int64) throws {
-            left -= spec.lambda * Double(seconds)
+        /// Charge the events expected in `from..<to` (none while the market is closed).
+        mutating func spend(_ spec: SymbolSpec, from: Int64, to: Int64) throws {
+            left -= spec.expectedEvents(from: from, to: to)
             if left < 0 {
                 throw HistoryError(
                     status: 400,
@@ -66,7 +67,7 @@ final class HistoryEngine: Sendable {
     func seconds(_ spec: SymbolSpec, from: Int64, to: Int64, budget: inout Budget) throws -> BarAccumulator {
         var acc = BarAccumulator()
         guard to > from else { return acc }
-        try budget.spend(spec, seconds: to - from)
+        try budget.spend(spec, from: from, to: to)
         var cursor = PathCursor(spec: spec, second: from)
         while cursor.second < to { acc.merge(cursor.nextSummary()) }
         return acc
@@ -84,9 +85,9 @@ final class HistoryEngine: Sendable {
         return acc
     }
 
-    /// Summary of an Eastern calendar day and whether it has any bar; complete days are cached.
+    /// Summary of a market calendar day; complete days are cached.
     func day(_ spec: SymbolSpec, localDay: Int64, now: Int64, budget: inout Budget) throws -> BarAccumulator {
-        let zone = CalendarZone(market: spec.market)
+        let zone = spec.calendar.zone
         let start = zone.startOfLocalDay(localDay)
         let end = min(zone.startOfLocalDay(localDay + 1), now)
         guard end > start else { return BarAccumulator() }
@@ -122,7 +123,7 @@ final class HistoryEngine: Sendable {
         var budget = makeBudget()
         let windows = Windows(
             multiplier: multiplier, timespan: timespan, from: fromSecond, to: min(toSecond, now - 1),
-            zone: CalendarZone(market: spec.market))
+            zone: spec.calendar.zone)
         var window = ascending ? windows.first() : windows.last()
         var used = 0
         while let w = window {
@@ -150,7 +151,7 @@ final class HistoryEngine: Sendable {
         switch timespan {
         case .second:
             var cursor = PathCursor(spec: spec, second: w.start)
-            try budget.spend(spec, seconds: end - w.start)
+            try budget.spend(spec, from: w.start, to: end)
             while cursor.second < end {
                 let s = cursor.nextSummary()
                 if s.hasOHLC { base += 1 }
@@ -165,7 +166,7 @@ final class HistoryEngine: Sendable {
                 m += 60
             }
         default:
-            let zone = CalendarZone(market: spec.market)
+            let zone = spec.calendar.zone
             var d = zone.localDay(atUTCSecond: w.start)
             while zone.startOfLocalDay(d) < end {
                 let s = try day(spec, localDay: d, now: now, budget: &budget)
@@ -199,7 +200,7 @@ final class HistoryEngine: Sendable {
             var s = max(position?.second ?? firstSecond, firstSecond)
             var cursor = PathCursor(spec: spec, second: s)
             while s <= lastSecond {
-                try budget.spend(spec, seconds: 1)
+                try budget.spend(spec, from: s, to: s + 1)
                 var g = cursor.nextSecond()
                 var i = 0
                 let skip = position.map { $0.second == s ? $0.index : 0 } ?? 0
@@ -218,7 +219,7 @@ final class HistoryEngine: Sendable {
             var s = min(position?.second ?? lastSecond, lastSecond)
             var buffer: [SimEvent] = []
             while s >= firstSecond {
-                try budget.spend(spec, seconds: 1)
+                try budget.spend(spec, from: s, to: s + 1)
                 var g = PathCursor.generator(spec: spec, second: s)
                 buffer.removeAll(keepingCapacity: true)
                 while let e = g.next(spec) { buffer.append(e) }

@@ -54,7 +54,9 @@ public final class MassiveSimulator: Service, Sendable {
         self.logger = logger
         var rates: [Market: Double] = [:]
         for m in Market.allCases { rates[m] = configuration.rate(for: m) }
-        self.universe = Universe(seed: configuration.seed, symbols: configuration.symbols, rates: rates)
+        self.universe = Universe(
+            seed: configuration.seed, symbols: configuration.symbols, rates: rates,
+            marketShift: configuration.marketTimeOffset.components.seconds)
     }
 
     /// Run until cancelled or gracefully shut down (ServiceLifecycle).
@@ -124,6 +126,7 @@ public final class MassiveSimulator: Service, Sendable {
                     metadata: [
                         "address": "\(self?.configuration.host ?? ""):\(port)",
                         "markets": "\(Market.allCases.map(\.rawValue).joined(separator: ","))",
+                        "market_time_offset": "\(self?.configuration.marketTimeOffset.components.seconds ?? 0)s",
                     ])
             },
             logger: logger)

@@ -147,7 +147,7 @@ struct RESTResponder: HTTPResponder {
             throw HistoryError(status: 400, message: "timespan must be one of second, minute, hour, day, week, month, quarter, year")
         }
         let spec = universe.spec(restTicker: ticker)
-        let zone = CalendarZone(market: spec?.market ?? .stocks)
+        let zone = universe.calendar(spec?.market ?? .stocks).zone
         guard let fromSecond = Self.parseBound(from, end: false, zone: zone),
             let toSecond = Self.parseBound(to, end: true, zone: zone)
         else {
@@ -270,7 +270,7 @@ struct RESTResponder: HTTPResponder {
             position = (s, i)
         }
         let nowNs = WallClock.nowNanos()
-        let zone = CalendarZone(market: universe.spec(restTicker: ticker)?.market ?? .stocks)
+        let zone = universe.calendar(universe.spec(restTicker: ticker)?.market ?? .stocks).zone
         var lo = Int64.min
         var hi = nowNs
         func bound(_ name: Substring, end: Bool) throws -> Int64? {

@@ -48,6 +48,15 @@ func testConfiguration(rate: Double = 500, seed: UInt64 = 7) -> SimulatorConfigu
     return c
 }
 
+/// A configuration for tests of the live stream: the market's clock reads 2025-03-04 09:30 ET
+/// (a Tuesday's regular open, to the minute) when it is made, so every market trades whatever
+/// the hour the tests run at, and the day so far is only the quiet pre-market.
+func liveTestConfiguration(rate: Double = 500, seed: UInt64 = 7) -> SimulatorConfiguration {
+    var c = testConfiguration(rate: rate, seed: seed)
+    c.marketTimeOffset = SimulatorConfiguration.marketTimeOffset("2025-03-04T14:30:00Z", nowNs: WallClock.nowNanos())!
+    return c
+}
+
 let testLogger: Logger = {
     var l = Logger(label: "sim-test")
     l.logLevel = .warning
@@ -221,7 +230,7 @@ func withWebSocket(
 func httpGet(_ url: String, headers: [String: String] = [:]) async throws -> (status: Int, json: [String: Any]) {
     var request = URLRequest(url: URL(string: url)!)
     for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
-    request.timeoutInterval = 20
+    request.timeoutInterval = 60
     let (data, response) = try await URLSession.shared.data(for: request)
     let status = (response as? HTTPURLResponse)?.statusCode ?? 0
     let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
