@@ -54,6 +54,10 @@ public struct SimulatorConfiguration: Sendable {
     public var faults = Faults()
     /// Largest number of events one REST request may generate (the request fails beyond).
     public var restWorkLimit: Int = 400_000_000
+    /// Largest number of events a new stream generates per symbol to start the day fields (`av`,
+    /// `a`, `op`) from the exact day so far, the same for every connection and equal to REST;
+    /// beyond (or at 0), it starts from an estimate of the day so far instead.
+    public var dayTotalsLimit: Int = 1_000_000
     /// Called with every frame the simulator sends (market, frame bytes). For tests.
     public var frameObserver: (@Sendable (Market, ByteBuffer) -> Void)?
 
@@ -175,6 +179,7 @@ public struct SimulatorConfiguration: Sendable {
             }
         }
         if let s = faults.restRetryAfter, s < 0 { throw fail("restRetryAfter must be ≥ 0") }
+        if dayTotalsLimit < 0 { throw fail("dayTotalsLimit must be ≥ 0") }
         if let n = restRateLimit, n < 1 { throw fail("rate limit must be ≥ 1 request per minute") }
         if let n = connectionLimit, n < 1 { throw fail("connection limit must be ≥ 1") }
     }

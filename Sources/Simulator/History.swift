@@ -25,6 +25,8 @@ struct HistoryError: Error {
 final class HistoryEngine: Sendable {
     let universe: Universe
     let workLimit: Int
+    /// Largest number of events generated to find a stream's day totals exactly.
+    let dayTotalsLimit: Double
     private struct Key: Hashable {
         let market: Market
         let index: Int
@@ -33,9 +35,10 @@ final class HistoryEngine: Sendable {
     private let cache = Mutex<[Key: BarAccumulator]>([:])
     private static let cacheLimit = 400_000
 
-    init(universe: Universe, workLimit: Int) {
+    init(universe: Universe, workLimit: Int, dayTotalsLimit: Int) {
         self.universe = universe
         self.workLimit = workLimit
+        self.dayTotalsLimit = Double(dayTotalsLimit)
     }
 
     /// Tracks the events a request generates against the configured limit.
@@ -102,6 +105,56 @@ final class HistoryEngine: Sendable {
         }
         if complete { store(key, acc) }
         return acc
+    }
+
+    /// The market day's totals before `second` (for `av`, `op` and `a`): exact, from the minutes
+    /// REST caches, when that generates at most `dayTotalsLimit` events (and the limit is not
+    /// 0); otherwise an estimate
+    /// (expected volume of the sessions so far at the path's average price) with the open of
+    /// the first hour of trading. Indices get only the open (their bars carry only `op`), forex
+    /// and crypto nothing (their bars carry no day fields).
+    func dayTotals(_ spec: SymbolSpec, upTo second: Int64) -> DayState {
+        let schedule = spec.calendar.schedule(containing: second)
+        var day = DayState(schedule)
+        guard second > day.start else { return day }
+        switch spec.market {
+        case .forex, .crypto:
+            return day
+        case .indices:
+            day.open = firstOpen(spec, schedule, before: second)
+            return day
+        case .stocks, .options:
+            break
+        }
+        if dayTotalsLimit > 0, spec.expectedEvents(from: day.start, to: second) <= dayTotalsLimit {
+            var budget = Budget(left: .infinity)
+            var m = day.start
+            while m < second {
+                if let acc = try? minute(spec, start: m, now: second, budget: &budget) { day.add(acc) }
+                m += 60
+            }
+            return day
+        }
+        day.open = firstOpen(spec, schedule, before: second)
+        let active = spec.calendar.activeSeconds(from: day.start, to: second)
+        let seconds = Double(active.regular) + MarketCalendar.extendedActivity * Double(active.extended)
+        let volume = spec.expectedVolumePerSecond * seconds
+        var priceSum = 0.0
+        for k in 0..<8 { priceSum += spec.midTicks(at: day.start + (second - day.start) * Int64(2 * k + 1) / 16) }
+        day.volume = Int64(volume.rounded())
+        day.notional = volume * priceSum / 8
+        return day
+    }
+
+    /// The first eligible print (index value) of a day before `second`, searching the first hour
+    /// of its trading.
+    private func firstOpen(_ spec: SymbolSpec, _ schedule: DaySchedule, before second: Int64) -> Int64? {
+        var scan = PathCursor(spec: spec, second: schedule.extendedOpen)
+        while scan.second < min(second, schedule.extendedOpen + 3_600) {
+            let acc = scan.nextSummary()
+            if acc.hasOHLC { return acc.open }
+        }
+        return nil
     }
 
     // MARK: aggregates

@@ -38,6 +38,8 @@ public final class MassiveSimulator: Service, Sendable {
     public let configuration: SimulatorConfiguration
     let logger: Logger
     private let universe: Universe
+    /// The generated history (and its caches), shared by REST and the streams' day totals.
+    private let history: HistoryEngine
     private let statsBox = StatsBox()
     private let registry = ConnectionRegistry()
     private enum PortState {
@@ -57,6 +59,8 @@ public final class MassiveSimulator: Service, Sendable {
         self.universe = Universe(
             seed: configuration.seed, symbols: configuration.symbols, rates: rates,
             marketShift: configuration.marketTimeOffset.components.seconds)
+        self.history = HistoryEngine(
+            universe: universe, workLimit: configuration.restWorkLimit, dayTotalsLimit: configuration.dayTotalsLimit)
     }
 
     /// Run until cancelled or gracefully shut down (ServiceLifecycle).
@@ -84,9 +88,12 @@ public final class MassiveSimulator: Service, Sendable {
         if let r = configuration.replay {
             replay = try await NIOThreadPool.singleton.runIfActive { try ReplayData.load(r) }
         }
+        let workers = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
+        workers.start()
+        defer { workers.shutdownGracefully { _ in } }
         let environment = SessionEnvironment(
-            configuration: configuration, universe: universe, registry: registry, replay: replay, stats: statsBox,
-            logger: logger)
+            configuration: configuration, universe: universe, history: history, workers: workers, registry: registry,
+            replay: replay, stats: statsBox, logger: logger)
         let wsRouter = Router(context: SimulatorWebSocketContext.self)
         for market in Market.allCases {
             wsRouter.ws(RouterPath("/" + market.rawValue), shouldUpgrade: { [configuration, self] _, _ in
@@ -108,7 +115,9 @@ public final class MassiveSimulator: Service, Sendable {
                 await WebSocketSession.runUnentitled(inbound: inbound, outbound: outbound, environment: environment)
             }
         }
-        let rest = RESTResponder(configuration: configuration, universe: universe, stats: statsBox, logger: logger)
+        let rest = RESTResponder(
+            configuration: configuration, universe: universe, history: history, workers: workers, stats: statsBox,
+            logger: logger)
         var wsConfig = WebSocketServerConfiguration(
             maxFrameSize: max(configuration.maxFrameBytes, 1 << 16), autoPing: .enabled(timePeriod: .seconds(30)),
             closeTimeout: .seconds(5))

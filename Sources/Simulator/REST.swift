@@ -46,16 +46,22 @@ struct RESTResponder: HTTPResponder {
     let configuration: SimulatorConfiguration
     let universe: Universe
     let history: HistoryEngine
+    /// Threads for history generation (the simulator's own).
+    let workers: NIOThreadPool
     let limiter: RateLimiter?
     let faults: RESTFaultInjector?
     let stats: StatsBox
     let logger: Logger
     private let ids = RequestIDs()
 
-    init(configuration: SimulatorConfiguration, universe: Universe, stats: StatsBox, logger: Logger) {
+    init(
+        configuration: SimulatorConfiguration, universe: Universe, history: HistoryEngine, workers: NIOThreadPool,
+        stats: StatsBox, logger: Logger
+    ) {
         self.configuration = configuration
         self.universe = universe
-        self.history = HistoryEngine(universe: universe, workLimit: configuration.restWorkLimit)
+        self.history = history
+        self.workers = workers
         self.limiter = configuration.restRateLimit.map { RateLimiter(perMinute: $0) }
         self.faults = RESTFaultInjector(configuration.faults)
         self.stats = stats
@@ -173,7 +179,7 @@ struct RESTResponder: HTTPResponder {
         let now = floorDiv(WallClock.nowNanos(), 1_000_000_000)
         let history = self.history
         let pageLimit = limit
-        let page = try await NIOThreadPool.singleton.runIfActive {
+        let page = try await workers.runIfActive {
             try history.aggregates(
                 spec, multiplier: mult, timespan: span, fromSecond: fromSecond, toSecond: toSecond,
                 ascending: ascending, limit: pageLimit, now: now)
@@ -309,7 +315,7 @@ struct RESTResponder: HTTPResponder {
         let ascending = order == "asc"
         let history = self.history
         let (loBound, hiBound, lim, pos) = (lo, hi, limit, position)
-        let page = try await NIOThreadPool.singleton.runIfActive {
+        let page = try await workers.runIfActive {
             try history.ticks(spec, kind: kind, lo: loBound, hi: hiBound, ascending: ascending, limit: lim, position: pos)
         }
         var nextURL: String?

@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOPosix
 import NIOWebSocket
 import ServiceLifecycle
 import Synchronization
@@ -37,6 +38,10 @@ final class StatsBox: Sendable {
 struct SessionEnvironment: Sendable {
     let configuration: SimulatorConfiguration
     let universe: Universe
+    let history: HistoryEngine
+    /// Threads for history generation (REST and the streams' day totals), the simulator's own so
+    /// that one busy simulator does not hold up another in the same process.
+    let workers: NIOThreadPool
     let registry: ConnectionRegistry
     let replay: ReplayData?
     let stats: StatsBox
@@ -355,7 +360,7 @@ enum WebSocketSession {
                 if env.replay != nil {
                     if replayStart == nil, !subs.isEmpty { replayStart = clock.now }
                 } else {
-                    let start = currentStreamTime()
+                    var starting: [(spec: SymbolSpec, mask: UInt8)] = []
                     for spec in specs {
                         let mask = subs.mask(for: spec.name)
                         let exists = engine.hasStream(spec.index)
@@ -364,9 +369,26 @@ enum WebSocketSession {
                         } else if exists {
                             engine.setMask(spec.index, mask)
                         } else {
-                            engine.setStream(
-                                spec.index, SymbolStream(spec: spec, startNs: start, mask: mask, barDelayNs: barDelayNs))
+                            starting.append((spec, mask))
                         }
+                    }
+                    if !starting.isEmpty {
+                        // New streams start from the day's totals: generate (and cache) them off the
+                        // event loop first, then start the streams at the time that has come.
+                        let history = env.history
+                        let ahead =
+                            config.clock == .live ? WallClock.nowNanos() : (simulatedOrigin == nil ? simulatedStart : cursorNs)
+                        try await env.workers.runIfActive { [starting] in
+                            let minute = floorDiv(floorDiv(ahead, 1_000_000_000), 60) * 60
+                            for s in starting { _ = history.dayTotals(s.spec, upTo: minute) }
+                        }
+                    }
+                    let start = currentStreamTime()
+                    for s in starting {
+                        engine.setStream(
+                            s.spec.index,
+                            SymbolStream(
+                                spec: s.spec, startNs: start, mask: s.mask, barDelayNs: barDelayNs, history: env.history))
                     }
                     if case .live = config.clock, cursorNs < start { cursorNs = start }
                 }

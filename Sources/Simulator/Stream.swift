@@ -52,7 +52,8 @@ struct PathCursor: Sendable {
     }
 }
 
-/// Day-level running totals for `av`, `op` and `a` on the stream.
+/// Day-level running totals for `av`, `op` and `a` on the stream: the market day's trades so
+/// far, the same for every connection and equal to REST's.
 struct DayState: Sendable {
     var start: Int64
     var end: Int64
@@ -99,10 +100,11 @@ struct SymbolStream: Sendable {
     static let backfillLimit = 500_000.0
 
     /// Start streaming events strictly after `startNs`. The current minute is generated from
-    /// its start so the first AM bar is complete; `av`/`a` start from a deterministic estimate
-    /// of the day so far (the exact day open is found by scanning the day's first trades). Above
-    /// `backfillLimit` events the first minute is not backfilled and its AM bar is skipped.
-    init(spec: SymbolSpec, startNs: Int64, mask: UInt8, barDelayNs: Int64) {
+    /// its start so the first AM bar is complete; `av`, `op` and `a` start from the day's totals
+    /// before that minute (`HistoryEngine.dayTotals`: exact and shared with REST, or an estimate
+    /// on very busy days). Above `backfillLimit` events the first minute is not backfilled and
+    /// its AM bar is skipped.
+    init(spec: SymbolSpec, startNs: Int64, mask: UInt8, barDelayNs: Int64, history: HistoryEngine) {
         self.spec = spec
         self.mask = mask
         self.barDelayNs = barDelayNs
@@ -111,25 +113,7 @@ struct SymbolStream: Sendable {
         let backfill = spec.expectedEvents(from: exactMinuteStart, to: s0) <= Self.backfillLimit
         let minuteStart = backfill ? exactMinuteStart : s0
         minuteIncomplete = !backfill
-        let schedule = spec.calendar.schedule(containing: s0)
-        var day = DayState(schedule)
-        // Day open: the first eligible print of the day's trading (bounded scan).
-        var scan = PathCursor(spec: spec, second: schedule.extendedOpen)
-        let scanEnd = min(minuteStart, schedule.extendedOpen + 3_600)
-        while scan.second < scanEnd, day.open == nil {
-            let acc = scan.nextSummary()
-            if acc.hasOHLC { day.open = acc.open }
-        }
-        // Volume and notional before the current minute: an estimate, deterministic in time.
-        let active = spec.calendar.activeSeconds(from: day.start, to: minuteStart)
-        let seconds = Double(active.regular) + MarketCalendar.extendedActivity * Double(active.extended)
-        if seconds > 0 {
-            let volume = spec.expectedVolumePerSecond * seconds
-            var priceSum = 0.0
-            for k in 0..<8 { priceSum += spec.midTicks(at: day.start + (minuteStart - day.start) * Int64(2 * k + 1) / 16) }
-            day.volume = Int64(volume.rounded())
-            day.notional = volume * priceSum / 8
-        }
+        var day = history.dayTotals(spec, upTo: minuteStart)
         // The current minute up to the start second, generated exactly.
         var cursor = PathCursor(spec: spec, second: minuteStart)
         var minuteAcc = BarAccumulator()

@@ -8,5 +8,8 @@ import TickBusCore
 func inRegularSession(_ configuration: inout SimulatorConfiguration) -> Int64 {
     let offset = SimulatorConfiguration.marketTimeOffset("2025-03-04T14:30:00Z", nowNs: WallClock.nanoseconds())!
     configuration.marketTimeOffset = offset
+    // These tests do not check `av`: start streams from the estimate, not by generating the
+    // pre-market (slow in debug builds on a loaded machine).
+    configuration.dayTotalsLimit = 0
     return offset.components.seconds * 1000
 }

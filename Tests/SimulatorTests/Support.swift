@@ -50,10 +50,13 @@ func testConfiguration(rate: Double = 500, seed: UInt64 = 7) -> SimulatorConfigu
 
 /// A configuration for tests of the live stream: the market's clock reads 2025-03-04 09:30 ET
 /// (a Tuesday's regular open, to the minute) when it is made, so every market trades whatever
-/// the hour the tests run at, and the day so far is only the quiet pre-market.
+/// the hour the tests run at. Streams start `av` from the estimate (`dayTotalsLimit` 0), not by
+/// generating the pre-market (CPU that slows every suite running alongside in a debug build);
+/// the tests of `av` set a limit.
 func liveTestConfiguration(rate: Double = 500, seed: UInt64 = 7) -> SimulatorConfiguration {
     var c = testConfiguration(rate: rate, seed: seed)
     c.marketTimeOffset = SimulatorConfiguration.marketTimeOffset("2025-03-04T14:30:00Z", nowNs: WallClock.nowNanos())!
+    c.dayTotalsLimit = 0
     return c
 }
 
