@@ -56,15 +56,15 @@ struct SecondGenerator: Sendable {
     let count: Int
     private(set) var index = 0
     private var rng: SplitMix64
-    private let p0: Double
-    private let dp: Double
+    private var p0 = 0.0
+    private var dp = 0.0
     private let sequenceBase: Int64
     private var current = SimEvent()  // prevailing quote
 
+    /// Draws the number of events; `setPath` must follow before `next` when it is not 0.
     /// - Parameters:
-    ///   - startTicks/endTicks: the path's mid price at the start of this second and of the next.
     ///   - activity: the event rate of the session this second is in.
-    init(spec: SymbolSpec, activity: Activity, second: Int64, startTicks: Double, endTicks: Double, dayStart: Int64) {
+    init(spec: SymbolSpec, activity: Activity, second: Int64, dayStart: Int64) {
         self.second = second
         var rng = SplitMix64(seed: hashWords(spec.key, UInt64(bitPattern: second), 0x5EC0_4D5E))
         var n = 0
@@ -82,12 +82,16 @@ struct SecondGenerator: Sendable {
         }
         self.count = min(max(n, 0), Self.maxEventsPerSecond)
         self.rng = rng
-        self.p0 = startTicks
-        self.dp = endTicks - startTicks
         self.sequenceBase = (second - dayStart) * Self.sequenceStride
     }
 
     var isExhausted: Bool { index >= count }
+
+    /// The path's mid price at the start of this second and of the next.
+    mutating func setPath(startTicks: Double, endTicks: Double) {
+        p0 = startTicks
+        dp = endTicks - startTicks
+    }
 
     /// The next event of this second, or nil when the second is done.
     mutating func next(_ spec: SymbolSpec) -> SimEvent? {

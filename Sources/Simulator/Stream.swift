@@ -1,6 +1,6 @@
 /// Walks a symbol's price path second by second, handing out one generator per second, with
-/// the event rate of the market's session at that second (closed seconds have no events and
-/// cost no price-path evaluation).
+/// the event rate of the market's session at that second. The path is evaluated only for
+/// seconds with events (closed and quiet seconds cost a hash).
 struct PathCursor: Sendable {
     let spec: SymbolSpec
     private(set) var second: Int64
@@ -18,18 +18,14 @@ struct PathCursor: Sendable {
     /// The generator of `second`, then advance to the next second.
     mutating func nextSecond() -> SecondGenerator {
         if second >= day.end || second < day.start { day = spec.calendar.schedule(containing: second) }
-        let phase = day.phase(at: second)
-        let g: SecondGenerator
-        if phase == .closed {
+        var g = SecondGenerator(
+            spec: spec, activity: spec.activity(day.phase(at: second)), second: second, dayStart: day.start)
+        if g.count == 0 {
             startKnown = false
-            g = SecondGenerator(
-                spec: spec, activity: .closed, second: second, startTicks: 0, endTicks: 0, dayStart: day.start)
         } else {
             if !startKnown { startTicks = spec.midTicks(at: second) }
             let end = spec.midTicks(at: second + 1)
-            g = SecondGenerator(
-                spec: spec, activity: spec.activity(phase), second: second, startTicks: startTicks, endTicks: end,
-                dayStart: day.start)
+            g.setPath(startTicks: startTicks, endTicks: end)
             startTicks = end
             startKnown = true
         }
