@@ -6,8 +6,6 @@
 /// closures for the national days of mourning of George H. W. Bush (2018-12-05) and Jimmy
 /// Carter (2025-01-09). Outside these years only weekends are closed.
 enum USEquityCalendar {
-    static let years = 2015...2027
-
     /// Full-day closures, `(year, month, day)`.
     static let holidayDates: [(Int, Int, Int)] = [
         (2015, 1, 1), (2015, 1, 19), (2015, 2, 16), (2015, 4, 3), (2015, 5, 25), (2015, 7, 3), (2015, 9, 7),
@@ -116,7 +114,7 @@ struct MarketCalendar: Sendable {
     let shift: Int64
 
     /// Share of the regular rate traded in pre-market and after-hours.
-    static let extendedActivity = 0.02
+    static let extendedActivity = 0.05
 
     var zone: CalendarZone { CalendarZone(market: market, shift: shift) }
 

@@ -108,11 +108,6 @@ enum EasternTime {
         let asEDT = day * 86_400 + secondOfDay + 14_400
         return offset(atUTCSecond: asEDT) == -14_400 ? asEDT : asEDT + 3_600
     }
-
-    /// Start (UTC second) of the Eastern day containing t.
-    static func startOfDay(containing t: Int64) -> Int64 {
-        startOfLocalDay(localDay(atUTCSecond: t))
-    }
 }
 
 @inlinable @inline(__always)
@@ -210,7 +205,4 @@ struct CalendarZone: Sendable {
     func startOfLocalDay(_ day: Int64) -> Int64 {
         (kind == .utc ? day * 86_400 : EasternTime.startOfLocalDay(day)) - shift
     }
-
-    /// Start (event-time second) of the local day containing t.
-    func startOfDay(containing t: Int64) -> Int64 { startOfLocalDay(localDay(atUTCSecond: t)) }
 }

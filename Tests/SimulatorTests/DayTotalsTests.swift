@@ -43,7 +43,8 @@ struct DayTotalsTests {
             let bar = try #require(common.last)
             let end = int64(bar["e"])!
             let shift = config.marketTimeOffset.components.seconds
-            let dayStart = CalendarZone(market: .stocks, shift: shift).startOfDay(containing: end / 1000)
+            let zone = CalendarZone(market: .stocks, shift: shift)
+            let dayStart = zone.startOfLocalDay(zone.localDay(atUTCSecond: end / 1000))
             let base = try await sim.restBaseURL()
             var page: String? = "\(base)/v3/trades/AAPL?timestamp.gte=\(dayStart * 1_000_000_000)&timestamp.lt=\(end * 1_000_000)&order=asc&limit=50000&apiKey=k"
             var volume: Int64 = 0
