@@ -17,6 +17,7 @@ public enum ControlBenchmark {
         let symbols = (0..<20).map { "S\($0)" }.joined(separator: ",")
         let sim = try IngestBenchmark.launch(executable, [
             "sim", "--port", "\(simPort)", "--rate", "200", "--symbols", "stocks=\(symbols)", "--log-level", "error",
+            "--market-time", "2025-03-04T14:30:00Z", "--day-totals-limit", "0",  // live records at any hour
         ])
         defer { sim.terminate(); sim.waitUntilExit() }
         let state = NSTemporaryDirectory() + "tickbus-bench-control-\(getpid()).json"

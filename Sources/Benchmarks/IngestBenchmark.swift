@@ -82,8 +82,10 @@ public enum IngestBenchmark {
         let symbols = (0..<20).map { "S\($0)" }.joined(separator: ",")
         // For latency, frames every millisecond (about 100 events at 100k/s): the figure is then
         // the pipeline's, not the time a 10 ms batch waits for its own last event to be decoded.
+        // The market clock at a regular open, so the benchmark streams at any hour.
         let sim = try launch(executable, ["sim", "--port", "\(simPort)", "--rate", "\(rate)", "--symbols", "stocks=\(symbols)",
-                                          "--log-level", "error", "--tick-ms", latency ? "1" : "10"])
+                                          "--log-level", "error", "--tick-ms", latency ? "1" : "10",
+                                          "--market-time", "2025-03-04T14:30:00Z", "--day-totals-limit", "0"])
         defer { sim.terminate(); sim.waitUntilExit() }
         let journalDirectory = NSTemporaryDirectory() + "tickbus-bench-journal-\(getpid())"
         let ingest = try launch(executable, ["ingest", "--url", "ws://127.0.0.1:\(simPort)/stocks", "--subscribe", "T.*,Q.*",

@@ -24,10 +24,11 @@ public enum SimulatorBenchmark {
         let universe = Universe(
             seed: seed, symbols: [market: symbols ?? market.defaultSymbols], rates: [market: rate])
         let specs = universe.symbols(market)
+        let history = HistoryEngine(universe: universe, workLimit: .max, dayTotalsLimit: 0)
         var engine = StreamEngine(symbolCount: specs.count)
         let start: Int64 = 1_735_830_000 * 1_000_000_000  // 2025-01-02 15:00Z
         for spec in specs {
-            engine.setStream(spec.index, SymbolStream(spec: spec, startNs: start, mask: 0xFF, barDelayNs: 0))
+            engine.setStream(spec.index, SymbolStream(spec: spec, startNs: start, mask: 0xFF, barDelayNs: 0, history: history))
         }
         var frame = FrameBuffer(capacity: maxFrameBytes + 1024)
         frame.beginArray()

@@ -22,6 +22,12 @@ public struct SimulatorConfiguration: Sendable {
     public var symbols: [Market: [String]] = [:]
     /// Time base of the stream.
     public var clock: Clock = .live
+    /// With the live clock: how far the market's clock face is ahead of the wall clock
+    /// (negative: behind), in whole minutes. Sessions, holidays and market days are those of
+    /// wall time + this offset; event timestamps (stream and REST) stay on the wall clock, so
+    /// a pipeline that compares them with its own clock keeps working. Zero (default): the real
+    /// calendar. See `marketTimeOffset(_:nowNs:)` and `sessionOffset(nowNs:)`.
+    public var marketTimeOffset: Duration = .zero
     /// How often a live connection sends what became due.
     public var tickInterval: Duration = .milliseconds(10)
     /// Largest WebSocket text frame the simulator sends (events are batched up to this size).
@@ -48,6 +54,10 @@ public struct SimulatorConfiguration: Sendable {
     public var faults = Faults()
     /// Largest number of events one REST request may generate (the request fails beyond).
     public var restWorkLimit: Int = 400_000_000
+    /// Largest number of events a new stream generates per symbol to start the day fields (`av`,
+    /// `a`, `op`) from the exact day so far, the same for every connection and equal to REST;
+    /// beyond (or at 0), it starts from an estimate of the day so far instead.
+    public var dayTotalsLimit: Int = 1_000_000
     /// Called with every frame the simulator sends (market, frame bytes). For tests.
     public var frameObserver: (@Sendable (Market, ByteBuffer) -> Void)?
 
@@ -155,6 +165,9 @@ public struct SimulatorConfiguration: Sendable {
             }
         }
         if case .simulated(_, let speed) = clock, speed < 0 || speed.isNaN { throw fail("speed must be ≥ 0") }
+        let (offsetSeconds, offsetAtto) = marketTimeOffset.components
+        guard offsetAtto == 0, offsetSeconds % 60 == 0 else { throw fail("marketTimeOffset must be whole minutes") }
+        if offsetSeconds != 0, clock != .live { throw fail("marketTimeOffset needs the live clock") }
         if let n = faults.dropAfter, n <= .zero { throw fail("dropAfter must be positive") }
         if let n = faults.stallEvery, n <= .zero || faults.stallFor <= .zero || faults.stallFor >= n {
             throw fail("stall needs 0 < stallFor < stallEvery")
@@ -166,6 +179,7 @@ public struct SimulatorConfiguration: Sendable {
             }
         }
         if let s = faults.restRetryAfter, s < 0 { throw fail("restRetryAfter must be ≥ 0") }
+        if dayTotalsLimit < 0 { throw fail("dayTotalsLimit must be ≥ 0") }
         if let n = restRateLimit, n < 1 { throw fail("rate limit must be ≥ 1 request per minute") }
         if let n = connectionLimit, n < 1 { throw fail("connection limit must be ≥ 1") }
     }
@@ -200,6 +214,35 @@ extension SimulatorConfiguration {
         if let day = TimeParsing.parseDate(text[...]) { return EasternTime.startOfLocalDay(day) * 1000 }
         if let ns = TimeParsing.parseRFC3339(text[...]) { return floorDiv(ns, 1_000_000) }
         return nil
+    }
+
+    /// The market-time offset that puts US stocks in their regular session: zero when the wall
+    /// clock (`nowNs`) is in one, otherwise the offset to the most recent regular open (09:30
+    /// ET), rounded up to a whole minute.
+    public static func sessionOffset(nowNs: Int64) -> Duration {
+        let now = floorDiv(nowNs, 1_000_000_000)
+        guard let t = MarketCalendar(market: .stocks, shift: 0).latestRegularTime(atOrBefore: now), t != now else {
+            return .zero
+        }
+        return minuteOffset(to: t, from: now)
+    }
+
+    /// Parse `--market-time`: `now` (the real calendar), `session` (`sessionOffset`) or a time
+    /// (Unix ms, `YYYY-MM-DD` = 00:00 Eastern, RFC 3339) that the market's clock reads at
+    /// `nowNs` (to the minute, never earlier). Returns the offset for `marketTimeOffset`.
+    public static func marketTimeOffset(_ text: String, nowNs: Int64) -> Duration? {
+        switch text {
+        case "now": return .zero
+        case "session": return sessionOffset(nowNs: nowNs)
+        default:
+            guard let ms = parseTime(text) else { return nil }
+            return minuteOffset(to: floorDiv(ms, 1000) + (ms % 1000 == 0 ? 0 : 1), from: floorDiv(nowNs, 1_000_000_000))
+        }
+    }
+
+    /// `target − now` seconds rounded up to a whole minute.
+    private static func minuteOffset(to target: Int64, from now: Int64) -> Duration {
+        .seconds(-floorDiv(now - target, 60) * 60)
     }
 
     /// Parse symbol lists: `AAPL,MSFT,O:SPY251219C00650000,I:SPX,EUR/USD,BTC-USD` (each symbol's

@@ -157,7 +157,7 @@ enum EventEncoder {
         f.bytes(spec.json.trade)
         f.fixed(e.price, decimals: spec.decimals)
         f.raw(#","t":"#)
-        f.int(e.timestampMs)
+        f.int(floorDiv(e.timestampNs - Int64(e.participantDelayNs), 1_000_000))
         f.raw(#","s":"#)
         f.fixed(e.size, decimals: 8)
         if e.flags & SimEvent.sellSide != 0 {
@@ -170,7 +170,7 @@ enum EventEncoder {
         f.raw(#","x":"#)
         f.int(Int64(e.exchange))
         f.raw(#","r":"#)
-        f.int(floorDiv(e.timestampNs + Int64(e.participantDelayNs), 1_000_000))
+        f.int(e.timestampMs)
         f.byte(UInt8(ascii: "}"))
     }
 
@@ -185,11 +185,11 @@ enum EventEncoder {
         f.raw(#","as":"#)
         f.fixed(e.askSize, decimals: 8)
         f.raw(#","t":"#)
-        f.int(e.timestampMs)
+        f.int(floorDiv(e.timestampNs - Int64(e.participantDelayNs), 1_000_000))
         f.raw(#","x":"#)
         f.int(Int64(e.exchange))
         f.raw(#","r":"#)
-        f.int(floorDiv(e.timestampNs + Int64(e.participantDelayNs), 1_000_000))
+        f.int(e.timestampMs)
         f.byte(UInt8(ascii: "}"))
     }
 

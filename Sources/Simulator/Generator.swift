@@ -48,7 +48,7 @@ struct SimEvent: Sendable {
 /// across the second; prices follow the symbol's path from the start of this second to the
 /// start of the next. For markets with trades the first event of a second is always a quote, so
 /// every trade has a prevailing quote from the same second and bid ≤ price ≤ ask holds for it.
-struct SecondGenerator {
+struct SecondGenerator: Sendable {
     static let maxEventsPerSecond = 4_194_303
     static let sequenceStride: Int64 = 4_194_304
 
@@ -56,37 +56,42 @@ struct SecondGenerator {
     let count: Int
     private(set) var index = 0
     private var rng: SplitMix64
-    private let p0: Double
-    private let dp: Double
+    private var p0 = 0.0
+    private var dp = 0.0
     private let sequenceBase: Int64
     private var current = SimEvent()  // prevailing quote
 
+    /// Draws the number of events; `setPath` must follow before `next` when it is not 0.
     /// - Parameters:
-    ///   - startTicks/endTicks: the path's mid price at the start of this second and of the next.
-    init(spec: SymbolSpec, second: Int64, startTicks: Double, endTicks: Double, dayStart: Int64) {
+    ///   - activity: the event rate of the session this second is in.
+    init(spec: SymbolSpec, activity: Activity, second: Int64, dayStart: Int64) {
         self.second = second
         var rng = SplitMix64(seed: hashWords(spec.key, UInt64(bitPattern: second), 0x5EC0_4D5E))
         var n = 0
-        let lambda = spec.lambda
+        let lambda = activity.lambda
         if lambda <= 0 {
             n = 0
         } else if lambda < 30 {
             var p = rng.nextDouble()
-            while p > spec.expNegLambda {
+            while p > activity.expNegLambda {
                 n += 1
                 p *= rng.nextDouble()
             }
         } else {
-            n = Int((lambda + spec.sqrtLambda * rng.nextGaussian()).rounded())
+            n = Int((lambda + activity.sqrtLambda * rng.nextGaussian()).rounded())
         }
         self.count = min(max(n, 0), Self.maxEventsPerSecond)
         self.rng = rng
-        self.p0 = startTicks
-        self.dp = endTicks - startTicks
         self.sequenceBase = (second - dayStart) * Self.sequenceStride
     }
 
     var isExhausted: Bool { index >= count }
+
+    /// The path's mid price at the start of this second and of the next.
+    mutating func setPath(startTicks: Double, endTicks: Double) {
+        p0 = startTicks
+        dp = endTicks - startTicks
+    }
 
     /// The next event of this second, or nil when the second is done.
     mutating func next(_ spec: SymbolSpec) -> SimEvent? {
@@ -154,7 +159,7 @@ struct SecondGenerator {
             e.bidSize = max(1, Int64(notionalB * spec.unitsPerDollar))
             e.askSize = max(1, Int64(notionalA * spec.unitsPerDollar))
             e.exchange = Self.cryptoExchanges[Int((r >> 32) % UInt64(Self.cryptoExchanges.count))]
-            e.participantDelayNs = Int32(1_000_000 * (1 + (r >> 40) % 300))  // r = t + delay (ms)
+            e.participantDelayNs = Self.cryptoDelay(bits: r >> 40, e)
         case .forex:
             e.exchange = (r >> 8) % 4 == 0 ? 44 : 48
         case .indices:
@@ -217,11 +222,20 @@ struct SecondGenerator {
             let notional = 10.0 * exp(8.5 * Double((s >> 11) & 0xFFFF) / 65536.0)
             e.size = max(1, Int64(notional * spec.unitsPerDollar))
             e.exchange = Self.cryptoExchanges[Int((s >> 40) % UInt64(Self.cryptoExchanges.count))]
-            e.participantDelayNs = Int32(1_000_000 * (1 + (s >> 48) % 300))
+            e.participantDelayNs = Self.cryptoDelay(bits: s >> 48, e)
         case .indices, .forex:
             break
         }
         e.flags = flags
+    }
+
+    /// Crypto: `t` (exchange time) is `r` − this delay, `r` (when Massive received the event)
+    /// being the event's time, so `r` is never later than delivery. Up to 300 ms, kept inside the
+    /// event's second so bars by `t` and by `r` agree.
+    @inline(__always)
+    static func cryptoDelay(bits: UInt64, _ e: SimEvent) -> Int32 {
+        let drawn = 1_000_000 * Int64(1 + bits % 300)
+        return Int32(min(drawn, floorMod(e.timestampNs, 1_000_000_000)))
     }
 
     static let stockQuoteExchanges: [Int16] = [1, 2, 3, 7, 8, 9, 10, 11, 12, 15, 17, 19, 21]

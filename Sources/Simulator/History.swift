@@ -25,6 +25,8 @@ struct HistoryError: Error {
 final class HistoryEngine: Sendable {
     let universe: Universe
     let workLimit: Int
+    /// Largest number of events generated to find a stream's day totals exactly.
+    let dayTotalsLimit: Double
     private struct Key: Hashable {
         let market: Market
         let index: Int
@@ -33,16 +35,18 @@ final class HistoryEngine: Sendable {
     private let cache = Mutex<[Key: BarAccumulator]>([:])
     private static let cacheLimit = 400_000
 
-    init(universe: Universe, workLimit: Int) {
+    init(universe: Universe, workLimit: Int, dayTotalsLimit: Int) {
         self.universe = universe
         self.workLimit = workLimit
+        self.dayTotalsLimit = Double(dayTotalsLimit)
     }
 
     /// Tracks the events a request generates against the configured limit.
     struct Budget {
         var left: Double
-        mutating func spend(_ spec: SymbolSpec, seconds: Int64) throws {
-            left -= spec.lambda * Double(seconds)
+        /// Charge the events expected in `from..<to` (none while the market is closed).
+        mutating func spend(_ spec: SymbolSpec, from: Int64, to: Int64) throws {
+            left -= spec.expectedEvents(from: from, to: to)
             if left < 0 {
                 throw HistoryError(
                     status: 400,
@@ -66,7 +70,7 @@ final class HistoryEngine: Sendable {
     func seconds(_ spec: SymbolSpec, from: Int64, to: Int64, budget: inout Budget) throws -> BarAccumulator {
         var acc = BarAccumulator()
         guard to > from else { return acc }
-        try budget.spend(spec, seconds: to - from)
+        try budget.spend(spec, from: from, to: to)
         var cursor = PathCursor(spec: spec, second: from)
         while cursor.second < to { acc.merge(cursor.nextSummary()) }
         return acc
@@ -84,9 +88,9 @@ final class HistoryEngine: Sendable {
         return acc
     }
 
-    /// Summary of an Eastern calendar day and whether it has any bar; complete days are cached.
+    /// Summary of a market calendar day; complete days are cached.
     func day(_ spec: SymbolSpec, localDay: Int64, now: Int64, budget: inout Budget) throws -> BarAccumulator {
-        let zone = CalendarZone(market: spec.market)
+        let zone = spec.calendar.zone
         let start = zone.startOfLocalDay(localDay)
         let end = min(zone.startOfLocalDay(localDay + 1), now)
         guard end > start else { return BarAccumulator() }
@@ -101,6 +105,56 @@ final class HistoryEngine: Sendable {
         }
         if complete { store(key, acc) }
         return acc
+    }
+
+    /// The market day's totals before `second` (for `av`, `op` and `a`): exact, from the minutes
+    /// REST caches, when that generates at most `dayTotalsLimit` events (and the limit is not
+    /// 0); otherwise an estimate
+    /// (expected volume of the sessions so far at the path's average price) with the open of
+    /// the first hour of trading. Indices get only the open (their bars carry only `op`), forex
+    /// and crypto nothing (their bars carry no day fields).
+    func dayTotals(_ spec: SymbolSpec, upTo second: Int64) -> DayState {
+        let schedule = spec.calendar.schedule(containing: second)
+        var day = DayState(schedule)
+        guard second > day.start else { return day }
+        switch spec.market {
+        case .forex, .crypto:
+            return day
+        case .indices:
+            day.open = firstOpen(spec, schedule, before: second)
+            return day
+        case .stocks, .options:
+            break
+        }
+        if dayTotalsLimit > 0, spec.expectedEvents(from: day.start, to: second) <= dayTotalsLimit {
+            var budget = Budget(left: .infinity)
+            var m = day.start
+            while m < second {
+                if let acc = try? minute(spec, start: m, now: second, budget: &budget) { day.add(acc) }
+                m += 60
+            }
+            return day
+        }
+        day.open = firstOpen(spec, schedule, before: second)
+        let active = spec.calendar.activeSeconds(from: day.start, to: second)
+        let seconds = Double(active.regular) + MarketCalendar.extendedActivity * Double(active.extended)
+        let volume = spec.expectedVolumePerSecond * seconds
+        var priceSum = 0.0
+        for k in 0..<8 { priceSum += spec.midTicks(at: day.start + (second - day.start) * Int64(2 * k + 1) / 16) }
+        day.volume = Int64(volume.rounded())
+        day.notional = volume * priceSum / 8
+        return day
+    }
+
+    /// The first eligible print (index value) of a day before `second`, searching the first hour
+    /// of its trading.
+    private func firstOpen(_ spec: SymbolSpec, _ schedule: DaySchedule, before second: Int64) -> Int64? {
+        var scan = PathCursor(spec: spec, second: schedule.extendedOpen)
+        while scan.second < min(second, schedule.extendedOpen + 3_600) {
+            let acc = scan.nextSummary()
+            if acc.hasOHLC { return acc.open }
+        }
+        return nil
     }
 
     // MARK: aggregates
@@ -122,7 +176,7 @@ final class HistoryEngine: Sendable {
         var budget = makeBudget()
         let windows = Windows(
             multiplier: multiplier, timespan: timespan, from: fromSecond, to: min(toSecond, now - 1),
-            zone: CalendarZone(market: spec.market))
+            zone: spec.calendar.zone)
         var window = ascending ? windows.first() : windows.last()
         var used = 0
         while let w = window {
@@ -150,7 +204,7 @@ final class HistoryEngine: Sendable {
         switch timespan {
         case .second:
             var cursor = PathCursor(spec: spec, second: w.start)
-            try budget.spend(spec, seconds: end - w.start)
+            try budget.spend(spec, from: w.start, to: end)
             while cursor.second < end {
                 let s = cursor.nextSummary()
                 if s.hasOHLC { base += 1 }
@@ -165,7 +219,7 @@ final class HistoryEngine: Sendable {
                 m += 60
             }
         default:
-            let zone = CalendarZone(market: spec.market)
+            let zone = spec.calendar.zone
             var d = zone.localDay(atUTCSecond: w.start)
             while zone.startOfLocalDay(d) < end {
                 let s = try day(spec, localDay: d, now: now, budget: &budget)
@@ -199,7 +253,7 @@ final class HistoryEngine: Sendable {
             var s = max(position?.second ?? firstSecond, firstSecond)
             var cursor = PathCursor(spec: spec, second: s)
             while s <= lastSecond {
-                try budget.spend(spec, seconds: 1)
+                try budget.spend(spec, from: s, to: s + 1)
                 var g = cursor.nextSecond()
                 var i = 0
                 let skip = position.map { $0.second == s ? $0.index : 0 } ?? 0
@@ -218,7 +272,7 @@ final class HistoryEngine: Sendable {
             var s = min(position?.second ?? lastSecond, lastSecond)
             var buffer: [SimEvent] = []
             while s >= firstSecond {
-                try budget.spend(spec, seconds: 1)
+                try budget.spend(spec, from: s, to: s + 1)
                 var g = PathCursor.generator(spec: spec, second: s)
                 buffer.removeAll(keepingCapacity: true)
                 while let e = g.next(spec) { buffer.append(e) }

@@ -38,6 +38,8 @@ public final class MassiveSimulator: Service, Sendable {
     public let configuration: SimulatorConfiguration
     let logger: Logger
     private let universe: Universe
+    /// The generated history (and its caches), shared by REST and the streams' day totals.
+    private let history: HistoryEngine
     private let statsBox = StatsBox()
     private let registry = ConnectionRegistry()
     private enum PortState {
@@ -54,7 +56,11 @@ public final class MassiveSimulator: Service, Sendable {
         self.logger = logger
         var rates: [Market: Double] = [:]
         for m in Market.allCases { rates[m] = configuration.rate(for: m) }
-        self.universe = Universe(seed: configuration.seed, symbols: configuration.symbols, rates: rates)
+        self.universe = Universe(
+            seed: configuration.seed, symbols: configuration.symbols, rates: rates,
+            marketShift: configuration.marketTimeOffset.components.seconds)
+        self.history = HistoryEngine(
+            universe: universe, workLimit: configuration.restWorkLimit, dayTotalsLimit: configuration.dayTotalsLimit)
     }
 
     /// Run until cancelled or gracefully shut down (ServiceLifecycle).
@@ -82,9 +88,12 @@ public final class MassiveSimulator: Service, Sendable {
         if let r = configuration.replay {
             replay = try await NIOThreadPool.singleton.runIfActive { try ReplayData.load(r) }
         }
+        let workers = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
+        workers.start()
+        defer { workers.shutdownGracefully { _ in } }
         let environment = SessionEnvironment(
-            configuration: configuration, universe: universe, registry: registry, replay: replay, stats: statsBox,
-            logger: logger)
+            configuration: configuration, universe: universe, history: history, workers: workers, registry: registry,
+            replay: replay, stats: statsBox, logger: logger)
         let wsRouter = Router(context: SimulatorWebSocketContext.self)
         for market in Market.allCases {
             wsRouter.ws(RouterPath("/" + market.rawValue), shouldUpgrade: { [configuration, self] _, _ in
@@ -101,7 +110,14 @@ public final class MassiveSimulator: Service, Sendable {
                     environment: environment)
             }
         }
-        let rest = RESTResponder(configuration: configuration, universe: universe, stats: statsBox, logger: logger)
+        for path in WebSocketSession.unsimulatedPaths {
+            wsRouter.ws(RouterPath(path)) { inbound, outbound, _ in
+                await WebSocketSession.runUnentitled(inbound: inbound, outbound: outbound, environment: environment)
+            }
+        }
+        let rest = RESTResponder(
+            configuration: configuration, universe: universe, history: history, workers: workers, stats: statsBox,
+            logger: logger)
         var wsConfig = WebSocketServerConfiguration(
             maxFrameSize: max(configuration.maxFrameBytes, 1 << 16), autoPing: .enabled(timePeriod: .seconds(30)),
             closeTimeout: .seconds(5))
@@ -119,6 +135,7 @@ public final class MassiveSimulator: Service, Sendable {
                     metadata: [
                         "address": "\(self?.configuration.host ?? ""):\(port)",
                         "markets": "\(Market.allCases.map(\.rawValue).joined(separator: ","))",
+                        "market_time_offset": "\(self?.configuration.marketTimeOffset.components.seconds ?? 0)s",
                     ])
             },
             logger: logger)

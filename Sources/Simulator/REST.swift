@@ -46,16 +46,22 @@ struct RESTResponder: HTTPResponder {
     let configuration: SimulatorConfiguration
     let universe: Universe
     let history: HistoryEngine
+    /// Threads for history generation (the simulator's own).
+    let workers: NIOThreadPool
     let limiter: RateLimiter?
     let faults: RESTFaultInjector?
     let stats: StatsBox
     let logger: Logger
     private let ids = RequestIDs()
 
-    init(configuration: SimulatorConfiguration, universe: Universe, stats: StatsBox, logger: Logger) {
+    init(
+        configuration: SimulatorConfiguration, universe: Universe, history: HistoryEngine, workers: NIOThreadPool,
+        stats: StatsBox, logger: Logger
+    ) {
         self.configuration = configuration
         self.universe = universe
-        self.history = HistoryEngine(universe: universe, workLimit: configuration.restWorkLimit)
+        self.history = history
+        self.workers = workers
         self.limiter = configuration.restRateLimit.map { RateLimiter(perMinute: $0) }
         self.faults = RESTFaultInjector(configuration.faults)
         self.stats = stats
@@ -147,7 +153,7 @@ struct RESTResponder: HTTPResponder {
             throw HistoryError(status: 400, message: "timespan must be one of second, minute, hour, day, week, month, quarter, year")
         }
         let spec = universe.spec(restTicker: ticker)
-        let zone = CalendarZone(market: spec?.market ?? .stocks)
+        let zone = universe.calendar(spec?.market ?? .stocks).zone
         guard let fromSecond = Self.parseBound(from, end: false, zone: zone),
             let toSecond = Self.parseBound(to, end: true, zone: zone)
         else {
@@ -173,7 +179,7 @@ struct RESTResponder: HTTPResponder {
         let now = floorDiv(WallClock.nowNanos(), 1_000_000_000)
         let history = self.history
         let pageLimit = limit
-        let page = try await NIOThreadPool.singleton.runIfActive {
+        let page = try await workers.runIfActive {
             try history.aggregates(
                 spec, multiplier: mult, timespan: span, fromSecond: fromSecond, toSecond: toSecond,
                 ascending: ascending, limit: pageLimit, now: now)
@@ -270,7 +276,7 @@ struct RESTResponder: HTTPResponder {
             position = (s, i)
         }
         let nowNs = WallClock.nowNanos()
-        let zone = CalendarZone(market: universe.spec(restTicker: ticker)?.market ?? .stocks)
+        let zone = universe.calendar(universe.spec(restTicker: ticker)?.market ?? .stocks).zone
         var lo = Int64.min
         var hi = nowNs
         func bound(_ name: Substring, end: Bool) throws -> Int64? {
@@ -309,7 +315,7 @@ struct RESTResponder: HTTPResponder {
         let ascending = order == "asc"
         let history = self.history
         let (loBound, hiBound, lim, pos) = (lo, hi, limit, position)
-        let page = try await NIOThreadPool.singleton.runIfActive {
+        let page = try await workers.runIfActive {
             try history.ticks(spec, kind: kind, lo: loBound, hi: hiBound, ascending: ascending, limit: lim, position: pos)
         }
         var nextURL: String?

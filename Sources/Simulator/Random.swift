@@ -6,7 +6,7 @@
 
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and good enough for a market simulator.
 @usableFromInline
-struct SplitMix64 {
+struct SplitMix64: Sendable {
     @usableFromInline var state: UInt64
 
     @inlinable init(seed: UInt64) { self.state = seed }

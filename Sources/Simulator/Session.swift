@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOPosix
 import NIOWebSocket
 import ServiceLifecycle
 import Synchronization
@@ -37,6 +38,10 @@ final class StatsBox: Sendable {
 struct SessionEnvironment: Sendable {
     let configuration: SimulatorConfiguration
     let universe: Universe
+    let history: HistoryEngine
+    /// Threads for history generation (REST and the streams' day totals), the simulator's own so
+    /// that one busy simulator does not hold up another in the same process.
+    let workers: NIOThreadPool
     let registry: ConnectionRegistry
     let replay: ReplayData?
     let stats: StatsBox
@@ -74,6 +79,65 @@ enum WebSocketSession {
                 logger.debug("websocket session ended", metadata: ["market": "\(market)", "error": "\(error)"])
             }
             group.cancelAll()
+        }
+    }
+
+    /// Massive's futures clusters (`/futures`, `/futures/cme`, …), which the simulator does not
+    /// simulate, answered as Massive answers a cluster the plan does not include: `connected`,
+    /// then `auth_failed` with the plan text (`authentication failed` for a refused key) and a
+    /// close 1008. Massive's clients treat `auth_failed` as fatal, so they stop instead of
+    /// retrying an upgrade forever.
+    static let unsimulatedPaths = ["/futures", "/futures/cme", "/futures/cbot", "/futures/nymex", "/futures/comex"]
+
+    static func runUnentitled(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, environment env: SessionEnvironment
+    ) async {
+        let config = env.configuration
+        env.stats.connectionsOpened.add(1, ordering: .relaxed)
+        env.stats.connectionsActive.add(1, ordering: .relaxed)
+        defer { env.stats.connectionsActive.subtract(1, ordering: .relaxed) }
+        func send(_ statuses: [(String, String)]) async throws {
+            let frame = statusFrame(statuses)
+            env.stats.framesSent.add(1, ordering: .relaxed)
+            try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
+        }
+        enum Outcome: Sendable { case key(String), timeout, closed }
+        do {
+            try await send([("connected", "Connected Successfully")])
+            let outcome = await withTaskGroup(of: Outcome.self) { group in
+                group.addTask {
+                    do {
+                        for try await message in inbound.messages(maxSize: 1 << 20) {
+                            guard case .text(let text) = message, let action = ClientAction.parse(text) else {
+                                try await send([("error", "invalid message: expected {\"action\":…,\"params\":…}")])
+                                continue
+                            }
+                            if action.action == "auth" { return .key(action.params) }
+                            try await send([("error", "not authenticated")])
+                        }
+                    } catch {}
+                    return .closed
+                }
+                group.addTask {
+                    try? await Task.sleep(for: config.authTimeout)
+                    return .timeout
+                }
+                let first = await group.next() ?? .closed
+                group.cancelAll()
+                return first
+            }
+            switch outcome {
+            case .key(let key):
+                let refused = key.isEmpty || (config.apiKey != nil && key != config.apiKey)
+                try await send([("auth_failed", refused ? authFailed : noWebSocketPlan)])
+            case .timeout:
+                try await send([("auth_timeout", "No authentication request received.")])
+            case .closed:
+                return
+            }
+            try await outbound.close(.policyViolation, reason: nil)
+        } catch {
+            env.logger.debug("futures session ended", metadata: ["error": "\(error)"])
         }
     }
 
@@ -296,7 +360,7 @@ enum WebSocketSession {
                 if env.replay != nil {
                     if replayStart == nil, !subs.isEmpty { replayStart = clock.now }
                 } else {
-                    let start = currentStreamTime()
+                    var starting: [(spec: SymbolSpec, mask: UInt8)] = []
                     for spec in specs {
                         let mask = subs.mask(for: spec.name)
                         let exists = engine.hasStream(spec.index)
@@ -305,9 +369,26 @@ enum WebSocketSession {
                         } else if exists {
                             engine.setMask(spec.index, mask)
                         } else {
-                            engine.setStream(
-                                spec.index, SymbolStream(spec: spec, startNs: start, mask: mask, barDelayNs: barDelayNs))
+                            starting.append((spec, mask))
                         }
+                    }
+                    if !starting.isEmpty {
+                        // New streams start from the day's totals: generate (and cache) them off the
+                        // event loop first, then start the streams at the time that has come.
+                        let history = env.history
+                        let ahead =
+                            config.clock == .live ? WallClock.nowNanos() : (simulatedOrigin == nil ? simulatedStart : cursorNs)
+                        try await env.workers.runIfActive { [starting] in
+                            let minute = floorDiv(floorDiv(ahead, 1_000_000_000), 60) * 60
+                            for s in starting { _ = history.dayTotals(s.spec, upTo: minute) }
+                        }
+                    }
+                    let start = currentStreamTime()
+                    for s in starting {
+                        engine.setStream(
+                            s.spec.index,
+                            SymbolStream(
+                                spec: s.spec, startNs: start, mask: s.mask, barDelayNs: barDelayNs, history: env.history))
                     }
                     if case .live = config.clock, cursorNs < start { cursorNs = start }
                 }

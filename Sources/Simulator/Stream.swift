@@ -1,29 +1,35 @@
-/// Walks a symbol's price path second by second, handing out one generator per second.
-struct PathCursor {
+/// Walks a symbol's price path second by second, handing out one generator per second, with
+/// the event rate of the market's session at that second. The path is evaluated only for
+/// seconds with events (closed and quiet seconds cost a hash).
+struct PathCursor: Sendable {
     let spec: SymbolSpec
     private(set) var second: Int64
-    private var startTicks: Double
-    private var dayStart: Int64
-    private var nextDayStart: Int64
+    private var startTicks = 0.0
+    private var startKnown = false
+    /// The sessions of the market day of `second`.
+    private(set) var day: DaySchedule
 
     init(spec: SymbolSpec, second: Int64) {
         self.spec = spec
         self.second = second
-        self.startTicks = spec.midTicks(at: second)
-        self.dayStart = EasternTime.startOfDay(containing: second)
-        self.nextDayStart = EasternTime.startOfDay(containing: dayStart + 90_000)
+        self.day = spec.calendar.schedule(containing: second)
     }
 
     /// The generator of `second`, then advance to the next second.
     mutating func nextSecond() -> SecondGenerator {
-        if second >= nextDayStart || second < dayStart {
-            dayStart = EasternTime.startOfDay(containing: second)
-            nextDayStart = EasternTime.startOfDay(containing: dayStart + 90_000)
+        if second >= day.end || second < day.start { day = spec.calendar.schedule(containing: second) }
+        var g = SecondGenerator(
+            spec: spec, activity: spec.activity(day.phase(at: second)), second: second, dayStart: day.start)
+        if g.count == 0 {
+            startKnown = false
+        } else {
+            if !startKnown { startTicks = spec.midTicks(at: second) }
+            let end = spec.midTicks(at: second + 1)
+            g.setPath(startTicks: startTicks, endTicks: end)
+            startTicks = end
+            startKnown = true
         }
-        let end = spec.midTicks(at: second + 1)
-        let g = SecondGenerator(spec: spec, second: second, startTicks: startTicks, endTicks: end, dayStart: dayStart)
         second += 1
-        startTicks = end
         return g
     }
 
@@ -42,17 +48,18 @@ struct PathCursor {
     }
 }
 
-/// Day-level running totals for `av`, `op` and `a` on the stream.
-struct DayState {
+/// Day-level running totals for `av`, `op` and `a` on the stream: the market day's trades so
+/// far, the same for every connection and equal to REST's.
+struct DayState: Sendable {
     var start: Int64
     var end: Int64
     var open: Int64?
     var volume: Int64 = 0
     var notional: Double = 0
 
-    init(containing second: Int64) {
-        start = EasternTime.startOfDay(containing: second)
-        end = EasternTime.startOfDay(containing: start + 90_000)
+    init(_ schedule: DaySchedule) {
+        start = schedule.start
+        end = schedule.end
     }
 
     mutating func add(_ acc: BarAccumulator) {
@@ -69,7 +76,7 @@ enum StreamItem {
 
 /// The live stream of one symbol on one connection: events in time order, with the second and
 /// minute bars computed from them and released at the end of their window (plus a delay).
-struct SymbolStream {
+struct SymbolStream: Sendable {
     let spec: SymbolSpec
     var mask: UInt8
     private var cursor: PathCursor
@@ -89,37 +96,20 @@ struct SymbolStream {
     static let backfillLimit = 500_000.0
 
     /// Start streaming events strictly after `startNs`. The current minute is generated from
-    /// its start so the first AM bar is complete; `av`/`a` start from a deterministic estimate
-    /// of the day so far (the exact day open is found by scanning the day's first trades). Above
-    /// `backfillLimit` events the first minute is not backfilled and its AM bar is skipped.
-    init(spec: SymbolSpec, startNs: Int64, mask: UInt8, barDelayNs: Int64) {
+    /// its start so the first AM bar is complete; `av`, `op` and `a` start from the day's totals
+    /// before that minute (`HistoryEngine.dayTotals`: exact and shared with REST, or an estimate
+    /// on very busy days). Above `backfillLimit` events the first minute is not backfilled and
+    /// its AM bar is skipped.
+    init(spec: SymbolSpec, startNs: Int64, mask: UInt8, barDelayNs: Int64, history: HistoryEngine) {
         self.spec = spec
         self.mask = mask
         self.barDelayNs = barDelayNs
         let s0 = floorDiv(startNs, 1_000_000_000)
         let exactMinuteStart = floorDiv(s0, 60) * 60
-        let backfill = spec.lambda * Double(s0 - exactMinuteStart) <= Self.backfillLimit
+        let backfill = spec.expectedEvents(from: exactMinuteStart, to: s0) <= Self.backfillLimit
         let minuteStart = backfill ? exactMinuteStart : s0
         minuteIncomplete = !backfill
-        var day = DayState(containing: s0)
-        // Day open: the first eligible print of the day (bounded scan).
-        var scan = PathCursor(spec: spec, second: day.start)
-        let scanEnd = min(minuteStart, day.start + 3_600)
-        while scan.second < scanEnd, day.open == nil {
-            let acc = scan.nextSummary()
-            if acc.hasOHLC { day.open = acc.open }
-        }
-        // Volume and notional before the current minute: an estimate, deterministic in time.
-        let elapsed = Double(max(0, minuteStart - day.start))
-        if elapsed > 0 {
-            let volume = spec.expectedVolumePerSecond * elapsed
-            var priceSum = 0.0
-            for k in 0..<8 {
-                priceSum += spec.midTicks(at: day.start + Int64(elapsed * (Double(k) + 0.5) / 8))
-            }
-            day.volume = Int64(volume.rounded())
-            day.notional = volume * priceSum / 8
-        }
+        var day = history.dayTotals(spec, upTo: minuteStart)
         // The current minute up to the start second, generated exactly.
         var cursor = PathCursor(spec: spec, second: minuteStart)
         var minuteAcc = BarAccumulator()
@@ -172,7 +162,7 @@ struct SymbolStream {
 
     private mutating func finishSecond() {
         let s = gen.second
-        if s >= day.end { day = DayState(containing: s) }
+        if s >= day.end { day = DayState(spec.calendar.schedule(containing: s)) }
         day.add(secondAcc)
         if secondAcc.hasOHLC {
             pending.append(barRecord(.secondBar, start: s, seconds: 1, acc: secondAcc))
@@ -200,7 +190,8 @@ struct SymbolStream {
 }
 
 extension SymbolSpec {
-    /// Mean traded volume per second (units of `size`), for the day-so-far estimate.
+    /// Mean traded volume per second of the regular session (units of `size`), for the
+    /// day-so-far estimate.
     var expectedVolumePerSecond: Double {
         let trades = lambda * pTrade
         switch market {

@@ -22,10 +22,14 @@ final class SymbolSpec: @unchecked Sendable {
     let baseTicks: Double
     let sigmaSecond: Double
     let sigmaAnchor: Double
-    /// Mean number of trades+quotes (index values for indices, quotes for forex) per second.
+    /// Mean number of trades+quotes (index values for indices, quotes for forex) per second of
+    /// the regular session.
     let lambda: Double
-    let expNegLambda: Double
-    let sqrtLambda: Double
+    /// Event rates of the regular session, of pre-market/after-hours, and while closed.
+    let regular: Activity
+    let extended: Activity
+    /// When the symbol's market trades.
+    let calendar: MarketCalendar
     /// Probability that an event after the first of a second is a trade.
     let pTrade: Double
     let tape: Int
@@ -37,8 +41,9 @@ final class SymbolSpec: @unchecked Sendable {
     /// Seconds between anchors of the price path (2^20 s, about 12 days).
     static let anchorShift: Int64 = 20
 
-    init(market: Market, name: String, index: Int, seed: UInt64, lambda: Double) {
+    init(market: Market, name: String, index: Int, seed: UInt64, lambda: Double, marketShift: Int64 = 0) {
         self.market = market
+        self.calendar = MarketCalendar(market: market, shift: marketShift)
         self.name = name
         self.index = index
         let key = hashWords(seed, stableHash(market.rawValue), stableHash(name))
@@ -67,8 +72,8 @@ final class SymbolSpec: @unchecked Sendable {
         self.sigmaSecond = dailyVol / (86_400.0).squareRoot()
         self.sigmaAnchor = dailyVol * 2.5
         self.lambda = lambda
-        self.expNegLambda = exp(-lambda)
-        self.sqrtLambda = lambda.squareRoot()
+        self.regular = Activity(lambda: lambda)
+        self.extended = Activity(lambda: lambda * MarketCalendar.extendedActivity)
         switch market {
         case .stocks: pTrade = 0.35
         case .options: pTrade = 0.3
@@ -89,6 +94,22 @@ final class SymbolSpec: @unchecked Sendable {
     }
 
     deinit { json.deallocate() }
+
+    /// The event rate of a session phase.
+    @inline(__always)
+    func activity(_ phase: SessionPhase) -> Activity {
+        switch phase {
+        case .regular: regular
+        case .extended: extended
+        case .closed: .closed
+        }
+    }
+
+    /// Mean number of events generated in `from..<to`.
+    func expectedEvents(from: Int64, to: Int64) -> Double {
+        let active = calendar.activeSeconds(from: from, to: to)
+        return regular.lambda * Double(active.regular) + extended.lambda * Double(active.extended)
+    }
 
     static let knownBasePrices: [String: Double] = [
         "AAPL": 230, "MSFT": 420, "SPY": 600, "QQQ": 520, "NVDA": 180, "TSLA": 330, "AMZN": 210,
@@ -149,6 +170,21 @@ final class SymbolSpec: @unchecked Sendable {
 
     /// Mid price in ticks at the start of a second.
     func midTicks(at second: Int64) -> Double { baseTicks * exp(logLevel(at: second)) }
+}
+
+/// A Poisson event rate with the constants its sampling needs.
+struct Activity: Sendable {
+    let lambda: Double
+    let expNegLambda: Double
+    let sqrtLambda: Double
+
+    init(lambda: Double) {
+        self.lambda = lambda
+        self.expNegLambda = exp(-lambda)
+        self.sqrtLambda = lambda.squareRoot()
+    }
+
+    static let closed = Activity(lambda: 0)
 }
 
 /// Pre-encoded JSON fragments for one symbol, so the hot path only copies bytes and formats
@@ -235,8 +271,12 @@ final class Universe: Sendable {
     private let byName: [Market: [String: Int]]
     private let byRESTKey: [Market: [String: Int]]
 
-    init(seed: UInt64, symbols: [Market: [String]], rates: [Market: Double]) {
+    /// Market time − event time, seconds (`SimulatorConfiguration.marketTimeOffset`).
+    let marketShift: Int64
+
+    init(seed: UInt64, symbols: [Market: [String]], rates: [Market: Double], marketShift: Int64 = 0) {
         self.seed = seed
+        self.marketShift = marketShift
         var specs: [Market: [SymbolSpec]] = [:]
         var byName: [Market: [String: Int]] = [:]
         var byREST: [Market: [String: Int]] = [:]
@@ -254,7 +294,8 @@ final class Universe: Sendable {
             var rest1: [String: Int] = [:]
             for (i, name) in names.enumerated() {
                 let lambda = total > 0 ? min(rate * weights[i] / total, Double(SecondGenerator.maxEventsPerSecond) / 2) : 0
-                list.append(SymbolSpec(market: market, name: name, index: i, seed: seed, lambda: lambda))
+                list.append(SymbolSpec(
+                    market: market, name: name, index: i, seed: seed, lambda: lambda, marketShift: marketShift))
                 names1[name] = i
                 rest1[Universe.restKey(market: market, symbol: name)] = i
             }
@@ -273,6 +314,9 @@ final class Universe: Sendable {
     }
 
     func symbols(_ market: Market) -> [SymbolSpec] { specs[market] ?? [] }
+
+    /// The calendar of a market.
+    func calendar(_ market: Market) -> MarketCalendar { MarketCalendar(market: market, shift: marketShift) }
 
     static func restKey(market: Market, symbol: String) -> String {
         switch market {

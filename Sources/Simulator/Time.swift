@@ -102,9 +102,11 @@ enum EasternTime {
         return offset(atUTCSecond: asEDT) == -14_400 ? asEDT : asEST
     }
 
-    /// Start (UTC second) of the Eastern day containing t.
-    static func startOfDay(containing t: Int64) -> Int64 {
-        startOfLocalDay(localDay(atUTCSecond: t))
+    /// UTC second of a wall-clock time of an Eastern day (for the nonexistent hour of a DST
+    /// start, the EST reading).
+    static func utcSecond(localDay day: Int64, secondOfDay: Int64) -> Int64 {
+        let asEDT = day * 86_400 + secondOfDay + 14_400
+        return offset(atUTCSecond: asEDT) == -14_400 ? asEDT : asEDT + 3_600
     }
 }
 
@@ -182,17 +184,25 @@ enum TimeParsing {
 }
 
 /// The calendar a market's daily (and longer) bars follow: Eastern Time for US markets and
-/// forex, UTC for crypto (as Massive does).
-enum CalendarZone: Sendable {
-    case eastern, utc
+/// forex, UTC for crypto (as Massive does), with the market clock's `shift` against event time
+/// (`--market-time`; 0 normally).
+struct CalendarZone: Sendable {
+    enum Kind: Sendable { case eastern, utc }
+    let kind: Kind
+    /// Market time − event time, seconds.
+    let shift: Int64
 
-    init(market: Market) { self = market == .crypto ? .utc : .eastern }
+    init(market: Market, shift: Int64 = 0) {
+        self.kind = market == .crypto ? .utc : .eastern
+        self.shift = shift
+    }
 
     func localDay(atUTCSecond t: Int64) -> Int64 {
-        self == .utc ? floorDiv(t, 86_400) : EasternTime.localDay(atUTCSecond: t)
+        let m = t + shift
+        return kind == .utc ? floorDiv(m, 86_400) : EasternTime.localDay(atUTCSecond: m)
     }
 
     func startOfLocalDay(_ day: Int64) -> Int64 {
-        self == .utc ? day * 86_400 : EasternTime.startOfLocalDay(day)
+        (kind == .utc ? day * 86_400 : EasternTime.startOfLocalDay(day)) - shift
     }
 }

@@ -22,12 +22,18 @@ struct DemoCommand: AsyncParsableCommand {
             second bars (A) of a few symbols, tickbus bars building B1s, B15s and B1m bars from \
             those trades, and tickbus archive writing everything under --data-dir. Prints each \
             upstream A bar next to the local B1s bar of the same second: time (UTC, bar start), \
-            source, symbol, open, high, low, close, volume. --live uses real Massive instead \
+            source, symbol, open, high, low, close, volume. The simulator's market clock is put \
+            in a regular session (--market-time session), so bars flow at any hour; timestamps \
+            stay on the wall clock. --live uses real Massive instead \
             (MASSIVE_API_KEY from the environment or .env). Ctrl-C stops everything.
             """)
 
     @Option(help: "Symbols, comma-separated.") var symbols = "AAPL,MSFT,SPY,QQQ,NVDA"
     @Option(help: "Simulated trades and quotes per second.") var rate: Double = 500
+    @Option(
+        name: .customLong("market-time"),
+        help: "The simulator's market clock: session (default: now if US stocks are in their regular session, else the latest regular open, so bars flow at any hour), now (the real calendar: nothing on weekends and at night) or a time (see tickbus sim --market-time).")
+    var marketTime = "session"
     @Option(name: .customLong("bus"), help: "Bus endpoint for ingest.") var busEndpoint = DefaultEndpoint.bus
     @Option(help: "Simulator port.") var simPort = 7790
     @Option(help: "Ingest's control socket, for `tickbus ctl`.") var control = DefaultEndpoint.control
@@ -57,6 +63,10 @@ struct DemoCommand: AsyncParsableCommand {
         } else {
             var configuration = SimulatorConfiguration(port: simPort, seed: 1, rate: rate)
             configuration.symbols = [.stocks: names]
+            guard let offset = SimulatorConfiguration.marketTimeOffset(marketTime, nowNs: WallClock.nanoseconds()) else {
+                throw ValidationError("--market-time must be session, now, Unix ms, YYYY-MM-DD or RFC 3339")
+            }
+            configuration.marketTimeOffset = offset
             services.append(.init(service: MassiveSimulator(configuration: configuration, logger: logger)))
             // Ingest retries until the simulator listens.
             endpoint = try MassiveEndpoint(url: "ws://127.0.0.1:\(simPort)/stocks", market: .stocks)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import ServiceLifecycle
 import Simulator
+import TickBusCore
 
 struct SimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,6 +42,14 @@ struct SimCommand: AsyncParsableCommand {
     var start: String?
     @Option(help: "With --start: speed of the simulated clock (0 = as fast as the client reads).")
     var speed: Double = 1
+    @Option(
+        name: .customLong("market-time"),
+        help: "What the market's clock reads now: now (default, the real calendar), session (now if US stocks are in their regular session, else the latest regular open) or a time (Unix ms, YYYY-MM-DD, RFC 3339). Event timestamps stay on the wall clock.")
+    var marketTime = "now"
+    @Option(
+        name: .customLong("day-totals-limit"),
+        help: "Events a new stream may generate per symbol to start av/a/op from the exact day so far (beyond, or 0: an estimate).")
+    var dayTotalsLimit = 1_000_000
     @Option(name: .customLong("tick-ms"), help: "How often a connection sends what became due.") var tickMs: Double = 10
     @Option(name: .customLong("max-frame-bytes"), help: "Largest WebSocket frame sent.") var maxFrameBytes = 16_384
     @Option(name: .customLong("bar-delay-ms"), help: "Send bars this long after their window ends.") var barDelayMs: Double = 0
@@ -105,6 +114,12 @@ struct SimCommand: AsyncParsableCommand {
             }
             c.clock = .simulated(startMs: ms, speed: speed)
         }
+        guard let offset = SimulatorConfiguration.marketTimeOffset(marketTime, nowNs: WallClock.nanoseconds()) else {
+            throw ValidationError("--market-time must be now, session, Unix ms, YYYY-MM-DD or RFC 3339")
+        }
+        if offset != .zero, start != nil { throw ValidationError("--market-time and --start exclude each other") }
+        c.marketTimeOffset = offset
+        c.dayTotalsLimit = dayTotalsLimit
         c.tickInterval = .milliseconds(tickMs)
         c.maxFrameBytes = maxFrameBytes
         c.barDelay = .milliseconds(barDelayMs)

@@ -28,6 +28,9 @@ func withFetchSimulator<T: Sendable>(
     _ body: @escaping @Sendable (_ baseURL: String) async throws -> T
 ) async throws -> T {
     var configuration = SimulatorConfiguration(port: 0, seed: 11, rate: rate)
+    // boundaryRange's month boundary (UTC midnight) is in after-hours on the real calendar: with
+    // the market clock 9 hours behind, 2025-01-31 23:40Z is Friday 09:40 ET, a regular session.
+    configuration.marketTimeOffset = .seconds(-9 * 3_600)
     configure(&configuration)
     let config = configuration
     return try await withThrowingTaskGroup(of: T.self) { group in

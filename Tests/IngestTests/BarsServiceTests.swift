@@ -19,6 +19,7 @@ struct BarsServiceTests {
     @Test func oneSecondBarsEqualTheSimulatorsBars() async throws {
         var configuration = SimulatorConfiguration(port: 0, seed: 5, rate: 1000)
         configuration.symbols = [.stocks: ["AAPL", "MSFT"]]
+        inRegularSession(&configuration)
         let simulator = MassiveSimulator(configuration: configuration, logger: logger)
         let context = try ZMQContext()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -83,6 +84,7 @@ struct BarsServiceTests {
     @Test func fiveSecondBarsResampledFromUpstreamSecondBars() async throws {
         var configuration = SimulatorConfiguration(port: 0, seed: 9, rate: 1000)
         configuration.symbols = [.stocks: ["AAPL", "MSFT"]]
+        inRegularSession(&configuration)
         let simulator = MassiveSimulator(configuration: configuration, logger: logger)
         let context = try ZMQContext()
         try await withThrowingTaskGroup(of: Void.self) { group in

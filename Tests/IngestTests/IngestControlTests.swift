@@ -28,6 +28,8 @@ struct IngestControlTests {
         let busEndpoint: String
         let restBase: String
         let stateFile: String
+        /// The simulator's market time − wall time (ms).
+        let marketShiftMs: Int64
     }
 
     func withIngest(
@@ -36,6 +38,7 @@ struct IngestControlTests {
     ) async throws {
         var configuration = SimulatorConfiguration(port: 0, seed: 11, rate: 1000)
         configuration.symbols = [.stocks: ["AAPL", "MSFT", "SPY"]]
+        let marketShiftMs = inRegularSession(&configuration)
         configure(&configuration)
         let simulator = MassiveSimulator(configuration: configuration, logger: logger)
         let context = try ZMQContext()
@@ -64,7 +67,7 @@ struct IngestControlTests {
             let control = try ControlClient(context: context, endpoint: try #require(endpoints.1), timeout: .seconds(10))
             try await body(Fixture(
                 bus: collector, control: control, context: context, busEndpoint: try #require(endpoints.0), restBase: restBase,
-                stateFile: stateFile))
+                stateFile: stateFile, marketShiftMs: marketShiftMs))
             group.cancelAll()
         }
     }
@@ -138,7 +141,8 @@ struct IngestControlTests {
     @Test func backfillPublishesExactlyTheRESTBarsInOrderWhileLiveRecordsFlow() async throws {
         try await withIngest(subscriptions: ["T.*"]) { f in
             #expect(await f.bus.wait(timeout: 15) { _ in count(f.bus, "T.AAPL") >= 3 })
-            let from = 1_704_292_200_000, to = 1_704_292_200_000 + 20 * 60_000  // 2024-01-03 14:30Z, 20 minutes
+            // 20 minutes from 2024-01-03 09:30 ET on the simulator's market clock.
+            let from = 1_704_292_200_000 - f.marketShiftMs, to = from + 20 * 60_000
             let expected = try await restBars(f.restBase, "/v2/aggs/ticker/SPY/range/1/second/\(from)/\(to)?limit=50000")
             #expect(expected.count > 500)
             let liveBefore = count(f.bus, "T.AAPL")

@@ -36,6 +36,7 @@ struct IngestSimulatorTests {
         _ body: (BusCollector) async throws -> Void
     ) async throws -> IngestOutcome {
         var configuration = SimulatorConfiguration(port: 0, seed: 7, rate: 2000)
+        inRegularSession(&configuration)
         configure(&configuration)
         let simulator = MassiveSimulator(configuration: configuration, logger: logger)
         let context = try ZMQContext()

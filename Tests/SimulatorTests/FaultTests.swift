@@ -28,7 +28,7 @@ final class SentTimes: Sendable {
 struct FaultTests {
     @Test("drop: the connection is cut after the configured time", arguments: [true, false])
     func drop(abrupt: Bool) async throws {
-        var config = testConfiguration(rate: 200)
+        var config = liveTestConfiguration(rate: 200)
         config.faults.dropAfter = .milliseconds(1_000)
         config.faults.dropAbruptly = abrupt
         try await withSimulator(config) { sim in
@@ -50,7 +50,7 @@ struct FaultTests {
 
     @Test("slow_consumer: the status, then the connection closes")
     func slowConsumer() async throws {
-        var config = testConfiguration(rate: 100)
+        var config = liveTestConfiguration(rate: 100)
         config.faults.slowConsumerAfter = .milliseconds(300)
         try await withSimulator(config) { sim in
             try await withWebSocket(try await sim.webSocketURL(.crypto)) { ws in
@@ -65,7 +65,7 @@ struct FaultTests {
 
     @Test("max_connections: a second connection with the same key evicts the first")
     func maxConnections() async throws {
-        var config = testConfiguration(rate: 200)
+        var config = liveTestConfiguration(rate: 200)
         config.connectionLimit = 1
         try await withSimulator(config) { sim in
             let url = try await sim.webSocketURL(.stocks)
@@ -98,7 +98,7 @@ struct FaultTests {
 
     @Test("malformed frames arrive among good ones and the connection stays up")
     func malformed() async throws {
-        var config = testConfiguration(rate: 200)
+        var config = liveTestConfiguration(rate: 200)
         config.faults.malformedPerSecond = 60
         try await withSimulator(config) { sim in
             try await withWebSocket(try await sim.webSocketURL(.stocks)) { ws in
@@ -114,7 +114,7 @@ struct FaultTests {
 
     @Test("stall: nothing is sent for a while, then the backlog arrives")
     func stall() async throws {
-        var config = testConfiguration(rate: 400)
+        var config = liveTestConfiguration(rate: 400)
         config.faults.stallEvery = .milliseconds(800)
         config.faults.stallFor = .milliseconds(500)
         // When the server sent each data frame: a loaded client may read late, so the gap is
@@ -148,7 +148,7 @@ struct FaultTests {
 
     @Test("auth_timeout when no auth message comes")
     func authTimeout() async throws {
-        var config = testConfiguration()
+        var config = liveTestConfiguration()
         config.authTimeout = .milliseconds(300)
         try await withSimulator(config) { sim in
             try await withWebSocket(try await sim.webSocketURL(.indices)) { ws in
@@ -161,7 +161,7 @@ struct FaultTests {
 
     @Test("basic plan: auth_failed with the plan message")
     func basicPlan() async throws {
-        var config = testConfiguration()
+        var config = liveTestConfiguration()
         config.plan = .basic
         try await withSimulator(config) { sim in
             try await withWebSocket(try await sim.webSocketURL(.stocks)) { ws in
@@ -185,7 +185,7 @@ struct FaultTests {
         ]
         try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        var config = testConfiguration()
+        var config = liveTestConfiguration()
         config.replay = .init(path: path, recordedSpeed: true)
         try await withSimulator(config) { sim in
             try await withWebSocket(try await sim.webSocketURL(.stocks)) { ws in
@@ -202,7 +202,7 @@ struct FaultTests {
 
     @Test("stop after N events: a normal close")
     func stopAfterEvents() async throws {
-        var config = testConfiguration(rate: 5_000)
+        var config = liveTestConfiguration(rate: 5_000)
         config.stopAfterEvents = 250
         try await withSimulator(config) { sim in
             try await withWebSocket(try await sim.webSocketURL(.stocks)) { ws in

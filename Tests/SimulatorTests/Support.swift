@@ -40,11 +40,24 @@ func withTimeout<T: Sendable>(
     }
 }
 
-/// A configuration for tests: ephemeral port, quiet, fast ticks.
+/// A configuration for tests: ephemeral port, quiet, fast ticks. Streams start `av` from the
+/// estimate (`dayTotalsLimit` 0), not by generating the day so far: in a debug build that is
+/// seconds of CPU per busy symbol, which slows every suite running alongside; the tests of
+/// `av` set a limit.
 func testConfiguration(rate: Double = 500, seed: UInt64 = 7) -> SimulatorConfiguration {
     var c = SimulatorConfiguration(port: 0, seed: seed, rate: rate)
     c.tickInterval = .milliseconds(5)
     c.maxFrameBytes = 16_384
+    c.dayTotalsLimit = 0
+    return c
+}
+
+/// A configuration for tests of the live stream: the market's clock reads 2025-03-04 09:30 ET
+/// (a Tuesday's regular open, to the minute) when it is made, so every market trades whatever
+/// the hour the tests run at.
+func liveTestConfiguration(rate: Double = 500, seed: UInt64 = 7) -> SimulatorConfiguration {
+    var c = testConfiguration(rate: rate, seed: seed)
+    c.marketTimeOffset = SimulatorConfiguration.marketTimeOffset("2025-03-04T14:30:00Z", nowNs: WallClock.nowNanos())!
     return c
 }
 
@@ -221,7 +234,7 @@ func withWebSocket(
 func httpGet(_ url: String, headers: [String: String] = [:]) async throws -> (status: Int, json: [String: Any]) {
     var request = URLRequest(url: URL(string: url)!)
     for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
-    request.timeoutInterval = 20
+    request.timeoutInterval = 60
     let (data, response) = try await URLSession.shared.data(for: request)
     let status = (response as? HTTPURLResponse)?.statusCode ?? 0
     let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]

@@ -92,7 +92,7 @@ struct WebSocketTests {
 
     @Test("live clock: event timestamps follow the wall clock")
     func liveTimestamps() async throws {
-        try await withSimulator(testConfiguration(rate: 200)) { sim in
+        try await withSimulator(liveTestConfiguration(rate: 200)) { sim in
             try await withWebSocket(try await sim.webSocketURL(.stocks)) { ws in
                 try await ws.auth()
                 try await ws.subscribe("T.*,Q.*")
@@ -109,7 +109,7 @@ struct WebSocketTests {
 
     @Test("a required key: a wrong key gets auth_failed and the connection closes")
     func authFailure() async throws {
-        var config = testConfiguration()
+        var config = liveTestConfiguration()
         config.apiKey = "secret"
         try await withSimulator(config) { sim in
             let url = try await sim.webSocketURL(.stocks)
@@ -129,7 +129,7 @@ struct WebSocketTests {
 
     @Test("no key configured: any non-empty key passes, an empty one fails")
     func anyKey() async throws {
-        try await withSimulator(testConfiguration()) { sim in
+        try await withSimulator(liveTestConfiguration()) { sim in
             let url = try await sim.webSocketURL(.crypto)
             try await withWebSocket(url) { ws in
                 try await ws.auth("anything")
@@ -146,7 +146,7 @@ struct WebSocketTests {
 
     @Test("per-param acks in one frame, an error for each bad param only, and an error before auth")
     func acks() async throws {
-        try await withSimulator(testConfiguration(rate: 50)) { sim in
+        try await withSimulator(liveTestConfiguration(rate: 50)) { sim in
             try await withWebSocket(try await sim.webSocketURL(.stocks)) { ws in
                 try await ws.subscribe("T.AAPL")
                 try await ws.waitUntil("pre-auth error") { $0.count == 2 }
@@ -176,7 +176,7 @@ struct WebSocketTests {
 
     @Test("T.* streams every symbol; T.AAPL only AAPL")
     func wildcard() async throws {
-        try await withSimulator(testConfiguration(rate: 1_000)) { sim in
+        try await withSimulator(liveTestConfiguration(rate: 1_000)) { sim in
             let url = try await sim.webSocketURL(.stocks)
             try await withWebSocket(url) { ws in
                 try await ws.auth()
@@ -200,7 +200,7 @@ struct WebSocketTests {
 
     @Test("unsubscribe: after its ack no event of that channel arrives; the others go on")
     func unsubscribe() async throws {
-        try await withSimulator(testConfiguration(rate: 2_000)) { sim in
+        try await withSimulator(liveTestConfiguration(rate: 2_000)) { sim in
             try await withWebSocket(try await sim.webSocketURL(.stocks)) { ws in
                 try await ws.auth()
                 try await ws.subscribe("T.*,Q.*")

@@ -54,7 +54,7 @@ struct ArchiveProcessTests {
         let bus = "tcp://127.0.0.1:\(busPort)", barsBus = "tcp://127.0.0.1:\(barsPort)"
         let data = NSTemporaryDirectory() + "tickbus-archive-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "5000", "--symbols", "AAPL,MSFT"])
+        let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "5000", "--symbols", "AAPL,MSFT", "--market-time", "2025-03-04T14:30:00Z", "--day-totals-limit", "0"])
         defer { sim.interrupt(); sim.finish() }
         let ingest = try TickBusProcess([
             "ingest", "--url", "ws://127.0.0.1:\(simPort)/stocks", "--subscribe", "T.*,A.*", "--bus", bus,

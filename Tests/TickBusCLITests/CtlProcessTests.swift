@@ -26,7 +26,7 @@ struct CtlProcessTests {
         let simPort = freeTCPPort(), busPort = freeTCPPort(), controlPort = freeTCPPort()
         let control = "tcp://127.0.0.1:\(controlPort)"
         let state = NSTemporaryDirectory() + "tickbus-ctl-\(UUID().uuidString)/subs.json"
-        let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "500"])
+        let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "500", "--market-time", "2025-03-04T14:30:00Z", "--day-totals-limit", "0"])
         defer { sim.interrupt(); sim.finish() }
         let ingestArguments = [
             "ingest", "--url", "ws://127.0.0.1:\(simPort)/stocks", "--subscribe", "T.AAPL",

@@ -22,7 +22,7 @@ struct HistoryFetchProcessTests {
         let envFile = directory + "/.env"
         try "MASSIVE_API_KEY=k\n".write(toFile: envFile, atomically: true, encoding: .utf8)
         let arguments = [
-            "history", "fetch", "--symbol", "SPY", "--start", "2025-01-31", "--end", "2025-02-01",
+            "history", "fetch", "--symbol", "SPY", "--start", "2025-01-31", "--end", "2025-02-03",
             "--base-url", "http://127.0.0.1:\(port)", "--output-dir", directory + "/raw_1s", "--env-file", envFile,
         ]
 

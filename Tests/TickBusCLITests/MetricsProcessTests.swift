@@ -33,7 +33,7 @@ struct MetricsProcessTests {
         let simPort = freeTCPPort(), metricsPort = freeTCPPort()
         let bus = "tcp://127.0.0.1:\(freeTCPPort())", control = "tcp://127.0.0.1:\(freeTCPPort())"
         let state = NSTemporaryDirectory() + "tickbus-metrics-\(UUID().uuidString)/subs.json"
-        let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "1000"])
+        let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "1000", "--market-time", "2025-03-04T14:30:00Z", "--day-totals-limit", "0"])
         defer { sim.interrupt(); sim.finish() }
         let ingest = try TickBusProcess([
             "ingest", "--url", "ws://127.0.0.1:\(simPort)/stocks", "--subscribe", "T.*,Q.*", "--bus", bus, "--control", control,

@@ -52,7 +52,7 @@ struct SecurityProcessTests {
         #expect(FileManager.default.createFile(atPath: dir + "/token", contents: Data(token.utf8), attributes: [.posixPermissions: 0o600]))
         #expect(FileManager.default.createFile(atPath: dir + "/wrong", contents: Data("wrong-token-0123456789".utf8), attributes: [.posixPermissions: 0o600]))
         let simPort = freeTCPPort(), bus = "tcp://127.0.0.1:\(freeTCPPort())", control = "tcp://127.0.0.1:\(freeTCPPort())"
-        let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "500"])
+        let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "500", "--market-time", "2025-03-04T14:30:00Z", "--day-totals-limit", "0"])
         defer { sim.interrupt(); sim.finish() }
         let ingest = try TickBusProcess([
             "ingest", "--url", "ws://127.0.0.1:\(simPort)/stocks", "--subscribe", "T.*", "--bus", bus, "--control", control,
@@ -130,7 +130,7 @@ struct SecurityProcessTests {
         try FileManager.default.copyItem(atPath: dir + "/bars.key", toPath: dir + "/clients/bars.key")
         try FileManager.default.copyItem(atPath: dir + "/tap.key", toPath: dir + "/bars-clients/tap.key")
         let simPort = freeTCPPort(), bus = "tcp://127.0.0.1:\(freeTCPPort())", barsBus = "tcp://127.0.0.1:\(freeTCPPort())"
-        let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "500"])
+        let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "500", "--market-time", "2025-03-04T14:30:00Z", "--day-totals-limit", "0"])
         defer { sim.interrupt(); sim.finish() }
         let ingest = try TickBusProcess([
             "ingest", "--url", "ws://127.0.0.1:\(simPort)/stocks", "--subscribe", "T.*", "--bus", bus, "--control", "none",
@@ -207,7 +207,7 @@ struct SecurityProcessTests {
         let key = "TBKEY" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
         let simPort = freeTCPPort(), bus = "tcp://127.0.0.1:\(freeTCPPort())", control = "tcp://127.0.0.1:\(freeTCPPort())"
         let state = NSTemporaryDirectory() + "tickbus-key-\(UUID().uuidString)/subs.json"
-        let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "500"])
+        let sim = try TickBusProcess(["sim", "--port", "\(simPort)", "--rate", "500", "--market-time", "2025-03-04T14:30:00Z", "--day-totals-limit", "0"])
         defer { sim.interrupt(); sim.finish() }
         let context = try ZMQContext()
         let everything = try Socket(context, .sub)

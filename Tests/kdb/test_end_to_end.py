@@ -20,7 +20,8 @@ def test_sim_ingest_to_publish_and_serve(tickbus):
     procs = []
     tp = FakeTickerplant()
     try:
-        procs.append(start([tickbus, "sim", "--port", str(sim_port), "--rate", "2000"])[0])
+        procs.append(start([tickbus, "sim", "--port", str(sim_port), "--rate", "2000",
+                            "--market-time", "2025-03-04T14:30:00Z", "--day-totals-limit", "0"])[0])
         state = tempfile.mkdtemp() + "/subs.json"
         procs.append(start([tickbus, "ingest", "--url", f"ws://127.0.0.1:{sim_port}/stocks", "--subscribe", "T.*,Q.*",
                             "--bus", bus, "--control", f"tcp://127.0.0.1:{control_port}", "--state-file", state])[0])

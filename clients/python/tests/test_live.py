@@ -26,7 +26,9 @@ class Bus:
         self.bus = f"tcp://127.0.0.1:{free_port()}"
         self.control = f"tcp://127.0.0.1:{free_port()}"
         self.spawn = spawn
-        self.sim = spawn(["sim", "--port", str(self.sim_port), "--rate", str(rate)], "sim")
+        # The market clock at a regular open (2025-03-04 09:30 ET): stocks trade at any hour.
+        self.sim = spawn(["sim", "--port", str(self.sim_port), "--rate", str(rate),
+                          "--market-time", "2025-03-04T14:30:00Z", "--day-totals-limit", "0"], "sim")
         self.ingest_args = [
             "ingest", "--url", f"ws://127.0.0.1:{self.sim_port}/stocks", "--subscribe", subscribe,
             "--bus", self.bus, "--control", self.control, "--state-file", str(tmp_path / "subs.json"),
