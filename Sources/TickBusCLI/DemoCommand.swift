@@ -4,6 +4,7 @@ import Bars
 import BarsService
 import Bus
 import Foundation
+import Journal
 import Ingest
 import Logging
 import Massive
@@ -42,6 +43,14 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Directory of the CSV archive.") var dataDir = "data"
     @Flag(help: "Stream from real Massive (needs MASSIVE_API_KEY).") var live = false
     @Option(help: "Stop after this many seconds (default: run until Ctrl-C).") var seconds: Double?
+    @OptionGroup(title: "Journal of ingest and bars") var journal: JournalOptions
+
+    /// The journal of the demo's process `name`: `--journal DIR` holds one directory per process.
+    private func journalOf(_ name: String) throws -> JournalWriter.Configuration? {
+        var configuration = try journal.configuration(name: name)
+        if let parent = journal.journal { configuration?.directory = parent + "/" + name }
+        return configuration
+    }
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -78,12 +87,12 @@ struct DemoCommand: AsyncParsableCommand {
                 busEndpoints: [busEndpoint], controlEndpoint: control,
                 rest: MassiveRESTConfiguration(
                     apiKey: apiKey!, baseURL: live ? "https://api.massive.com" : "http://127.0.0.1:\(simPort)"),
-                version: TickBus.configuration.version),
+                version: TickBus.configuration.version, journal: try journalOf("ingest")),
             context: context, logger: logger)
         services.append(.init(service: ingest))
         services.append(.init(service: BarsService(
             configuration: .init(input: [busEndpoint], output: [barsBus], intervals: [.second, try BarInterval(seconds: 15), .minute],
-                                 grace: .seconds(1)),
+                                 grace: .seconds(1), journal: try journalOf("bars")),
             context: context, logger: logger)))
         services.append(.init(service: ArchiveService(
             configuration: .init(input: [busEndpoint, barsBus], output: [archiveStatus], writer: .init(directory: dataDir)),
@@ -97,7 +106,7 @@ struct DemoCommand: AsyncParsableCommand {
         if let seconds {
             services.append(.init(service: StopAfter(seconds: seconds), successTerminationBehavior: .gracefullyShutdownGroup))
         }
-        print("time     bar symbol   open high low close volume   (A: \(live ? "Massive" : "simulator") → ingest \(busEndpoint); B1s: tickbus bars \(barsBus) from the trades; CSV files under \(dataDir)/; try `tickbus ctl status`)")
+        print("time     bar symbol   open high low close volume   (A: \(live ? "Massive" : "simulator") → ingest \(busEndpoint); B1s: tickbus bars \(barsBus) from the trades; CSV files under \(dataDir)/; journals under \(journal.noJournal ? "none" : (journal.journal ?? StateDirectory.path + "/journal") + "/"); try `tickbus ctl status`, `tickbus journal stats`)")
         let group = ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         try await group.run()
