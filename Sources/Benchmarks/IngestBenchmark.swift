@@ -30,6 +30,8 @@ public enum IngestBenchmark {
                 if journal { sustained.on = max(sustained.on, result.rate) } else { sustained.off = max(sustained.off, result.rate) }
             }
         }
+        let fullOff = try measure(executable: executable, rate: fullRate, seconds: seconds, latency: false, journal: false)
+        if fullOff.lost + fullOff.dropped == 0 { sustained.off = max(sustained.off, fullOff.rate) }
         let throughput = try measure(executable: executable, rate: fullRate, seconds: seconds, latency: false, journal: true)
         if throughput.lost + throughput.dropped == 0 { sustained.on = max(sustained.on, throughput.rate) }
         let latency = try measure(executable: executable, rate: latencyRate, seconds: seconds, latency: true, journal: true)
@@ -48,6 +50,7 @@ public enum IngestBenchmark {
                    unit: "records", target: "0"),
             Figure(name: "ingest: RSS after the full-speed run (journal on)", value: throughput.rssMegabytes, unit: "MB",
                    target: "<= 64"),
+            Figure(name: "ingest: RSS after the full-speed run, --no-journal", value: fullOff.rssMegabytes, unit: "MB"),
         ]
         if let histogram = latency.latencies, histogram.totalCount > 0 {
             func microseconds(_ ns: UInt64) -> Double { Double(ns) / 1000 }

@@ -137,9 +137,11 @@ public final class Publisher {
         }
     }
 
-    /// Hands what the journal holds in memory to its writer: call it before waiting for input.
-    public func flushJournal() {
-        journalAppender?.flush()
+    /// Hands the journal's partial block to its writer once it is 2 ms old (full blocks go at
+    /// once): call it before waiting for input. Returns the milliseconds until the block is due
+    /// (wait no longer), or nil when none waits.
+    public func flushJournal() -> Int? {
+        journalAppender?.flush(olderThan: 2_000_000).map { Int(($0 + 999_999) / 1_000_000) }
     }
 
     /// Flushes and closes the journal (its last file synced and ended); call it last.

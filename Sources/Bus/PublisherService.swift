@@ -276,9 +276,9 @@ private final class Shared: Sendable {
             }
             if stopping { return }
             if sleeping {
-                publisher.flushJournal()
+                let journalDue = publisher.flushJournal() ?? Int.max
                 do {
-                    try poller.poll(timeoutMilliseconds: max(1, publisher.millisecondsUntilHeartbeat))
+                    try poller.poll(timeoutMilliseconds: max(1, min(journalDue, publisher.millisecondsUntilHeartbeat)))
                 } catch {
                     return fail(error, publisher)
                 }

@@ -15,12 +15,15 @@ final class JournalBlock: @unchecked Sendable {
 
     /// Payload bytes after which the block takes no more messages.
     private let target: Int
+    /// Made for one message longer than a pooled block holds; not reused.
+    let isOversized: Bool
 
     /// A block that closes once its payload reaches `target` bytes, with room beyond for one
-    /// message of any size.
-    init(target: Int) {
+    /// message of up to 4 KiB (a longer one gets an oversized block of its own).
+    init(target: Int, oversized: Bool = false) {
         self.target = target
-        storage = .allocate(byteCount: JournalFormat.blockHeaderSize + target + 4 + BusMessage.maxSize, alignment: 8)
+        isOversized = oversized
+        storage = .allocate(byteCount: JournalFormat.blockHeaderSize + target + 4 + (oversized ? 0 : 4096), alignment: 8)
     }
 
     deinit { storage.deallocate() }

@@ -166,13 +166,35 @@ public final class JournalAppender {
             shared.addHoles(dropped, reason: .writerBehind)
             dropped = JournalHoles()
         }
-        block = fresh
-        // An empty block takes any bus message.
-        _ = fresh.append(message, now: WallClock.nanoseconds())
+        if fresh.append(message, now: WallClock.nanoseconds()) {
+            block = fresh
+        } else {
+            // Longer than a pooled block holds (a status record of many KiB): a block of its own.
+            shared.recycle(fresh)
+            let big = JournalBlock(target: message.count + 4, oversized: true)
+            _ = big.append(message, now: WallClock.nanoseconds())
+            hand(big)
+        }
     }
 
-    /// Hands the current block to the writer: call it when the publishing thread is about to
-    /// wait for more input, so nothing sits in memory while the bus is quiet.
+    /// Hands the current block to the writer once its first message is `maxDelay` ns old, so a
+    /// busy publisher writes full blocks and a quiet one keeps nothing in memory for long: call it
+    /// when the publishing thread is about to wait for input. Returns the ns until the block is due
+    /// (wait no longer than that), or nil when nothing waits.
+    public func flush(olderThan maxDelay: Int64) -> Int64? {
+        guard let current = block, !current.isEmpty else {
+            flush()
+            return nil
+        }
+        let age = WallClock.nanoseconds() - current.firstTime
+        guard age < maxDelay else {
+            flush()
+            return nil
+        }
+        return maxDelay - age
+    }
+
+    /// Hands the current block (and what was dropped) to the writer now.
     public func flush() {
         if let current = block, !current.isEmpty {
             block = nil
@@ -248,6 +270,7 @@ final class Shared: Sendable {
     }
 
     func recycle(_ block: JournalBlock) {
+        guard !block.isOversized else { return }
         block.reset()
         state.withLock { $0.free.append(block) }
     }

@@ -176,6 +176,28 @@ func readMessages(_ paths: [String]) throws -> [[UInt8]] {
         #expect(removed == [files[0], files[1]])
     }
 
+    @Test func aMessageLongerThanABlockGetsABlockOfItsOwn() throws {
+        let dir = journalDirectory("oversized")
+        let journal = try JournalWriter(configuration: .init(directory: dir, blockSize: 1024), publisher: "ingest", epoch: 7)
+        let appender = journal.appender()
+        let now = WallClock.nanoseconds()
+        let status = Status(
+            header: RecordHeader(epoch: 7, sequence: 1, tsEvent: now, tsRecv: now, symbol: try Symbol("ingest")), level: .info,
+            json: "{\"event\":\"x\",\"detail\":\"" + String(repeating: "y", count: 60_000) + "\"}")
+        let big = BusMessage.encode(.status(status))
+        #expect(big.count > 60_000)
+        var sent: [[UInt8]] = []
+        for i in 1...30 {
+            let message = i == 15 ? big : try tradeMessage("AAPL", UInt64(i))
+            sent.append(message)
+            message.withUnsafeBytes { appender.append($0) }
+        }
+        appender.flush()
+        journal.stop()
+        #expect(try readMessages(JournalDirectory.files(in: dir)) == sent)
+        #expect(journal.counters.lost == 0)
+    }
+
     @Test func settingsParse() throws {
         #expect(JournalSync(parsing: "never") == .never)
         #expect(JournalSync(parsing: "always") == .always)
