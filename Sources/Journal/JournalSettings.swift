@@ -1,6 +1,6 @@
 /// How often written data is forced to the disk (docs/journal.md says what a power cut can
 /// lose under each). Files are synced when closed whatever the setting.
-public enum JournalSync: Sendable, Equatable, CustomStringConvertible {
+public enum JournalSync: Sendable, Equatable {
     /// Only when a file is closed.
     case never
     /// After every block.
@@ -18,19 +18,11 @@ public enum JournalSync: Sendable, Equatable, CustomStringConvertible {
             self = .every(.nanoseconds(Int64(seconds * 1e9)))
         }
     }
-
-    public var description: String {
-        switch self {
-        case .never: "never"
-        case .always: "always"
-        case .every(let d): "\(Double(d.nanoseconds) / 1e9)"
-        }
-    }
 }
 
 /// How long journal files are kept: the oldest are removed once older than `maxAge` or while
 /// all together exceed `maxBytes`.
-public struct JournalRetention: Sendable, Equatable, CustomStringConvertible {
+public struct JournalRetention: Sendable, Equatable {
     public var maxAge: Duration?
     public var maxBytes: Int64?
 
@@ -71,12 +63,6 @@ public struct JournalRetention: Sendable, Equatable, CustomStringConvertible {
             return .seconds(n * seconds)
         }
         return nil
-    }
-
-    public var description: String {
-        let age = maxAge.map { "\($0.components.seconds / 3600)h" }
-        let size = maxBytes.map { "\($0)B" }
-        return [age, size].compactMap { $0 }.joined(separator: ",").isEmpty ? "none" : [age, size].compactMap { $0 }.joined(separator: ",")
     }
 }
 
