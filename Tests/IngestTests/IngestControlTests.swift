@@ -78,11 +78,11 @@ struct IngestControlTests {
 
     @Test func subscribeAndUnsubscribeChangeWhatFlowsWithoutReconnecting() async throws {
         try await withIngest(subscriptions: ["T.AAPL"]) { f in
-            #expect(await f.bus.wait(timeout: 15) { _ in count(f.bus, "T.AAPL") >= 5 })
+            #expect(await f.bus.wait(timeout: 60) { _ in count(f.bus, "T.AAPL") >= 5 })
             let added = try f.control.call("subscribe") { $0.add("topics", raw: #"["Q.MSFT","T.AAPL"]"#) }
             #expect(added["added"] == .array([.string("Q.MSFT")]))
             #expect(added["subscriptions"] == .array([.string("T.AAPL"), .string("Q.MSFT")]))
-            #expect(await f.bus.wait(timeout: 15) { _ in count(f.bus, "Q.MSFT") >= 5 })
+            #expect(await f.bus.wait(timeout: 60) { _ in count(f.bus, "Q.MSFT") >= 5 })
             #expect(try SubscriptionStore(path: f.stateFile).load(market: .stocks) == ["T.AAPL", "Q.MSFT"])
 
             let removed = try f.control.call("unsubscribe") { $0.add("topics", raw: #"["T.AAPL","T.NOPE"]"#) }
@@ -108,7 +108,7 @@ struct IngestControlTests {
     /// Clone pattern: each snapshot record is one the bus carried, with the same sequence.
     @Test func snapshotReturnsTheLastRecordOfEachTopicWithItsSequence() async throws {
         try await withIngest(subscriptions: ["T.*", "Q.AAPL"]) { f in
-            #expect(await f.bus.wait(timeout: 15) { _ in count(f.bus, "T.MSFT") >= 3 && count(f.bus, "Q.AAPL") >= 3 })
+            #expect(await f.bus.wait(timeout: 60) { _ in count(f.bus, "T.MSFT") >= 3 && count(f.bus, "Q.AAPL") >= 3 })
             let reply = try f.control.call("snapshot") { $0.add("topics", raw: #"["T.*","Q.AAPL","A.*"]"#) }
             let records = try #require(reply["records"]?.array)
             let topics = Set(records.compactMap { $0["topic"]?.string })
@@ -140,7 +140,7 @@ struct IngestControlTests {
 
     @Test func backfillPublishesExactlyTheRESTBarsInOrderWhileLiveRecordsFlow() async throws {
         try await withIngest(subscriptions: ["T.*"]) { f in
-            #expect(await f.bus.wait(timeout: 15) { _ in count(f.bus, "T.AAPL") >= 3 })
+            #expect(await f.bus.wait(timeout: 60) { _ in count(f.bus, "T.AAPL") >= 3 })
             // 20 minutes from 2024-01-03 09:30 ET on the simulator's market clock.
             let from = 1_704_292_200_000 - f.marketShiftMs, to = from + 20 * 60_000
             let expected = try await restBars(f.restBase, "/v2/aggs/ticker/SPY/range/1/second/\(from)/\(to)?limit=50000")
@@ -217,7 +217,7 @@ struct IngestControlTests {
     @Test func onDemandFollowsTheBusSubscribers() async throws {
         try await withIngest(subscriptions: [], onDemand: true) { f in
             let trades = try BusCollector(context: f.context, endpoint: f.busEndpoint, filters: ["T.AAPL", "Q."])
-            #expect(await trades.wait(timeout: 15) { _ in count(trades, "T.AAPL") >= 3 && count(trades, "Q.MSFT") >= 3 })
+            #expect(await trades.wait(timeout: 60) { _ in count(trades, "T.AAPL") >= 3 && count(trades, "Q.MSFT") >= 3 })
             #expect(count(trades, "T.MSFT") == 0)
             #expect(f.bus.statuses.contains { $0.contains("subscribed to: T.AAPL") })
             #expect(f.bus.statuses.contains { $0.contains("subscribed to: Q.*") })
@@ -257,7 +257,7 @@ struct IngestControlTests {
             #expect(await f.bus.wait(timeout: 30) { _ in count(f.bus, "T.AAPL") >= 3 })
             let added = try f.control.call("subscribe") { $0.add("topics", raw: #"["Q.MSFT"]"#) }
             #expect(added["added"] == .array([.string("Q.MSFT")]))
-            #expect(await f.bus.wait(timeout: 15) { _ in f.bus.statuses.contains { $0.contains("subscriptions_changed") } })
+            #expect(await f.bus.wait(timeout: 60) { _ in f.bus.statuses.contains { $0.contains("subscriptions_changed") } })
             let changed = try #require(f.bus.statuses.first { $0.contains("subscriptions_changed") })
             let body = try JSONValue.parse(changed)
             #expect(body["subscriptions_count"]?.int == 10_002)

@@ -96,7 +96,7 @@ struct IngestSimulatorTests {
                 }
             }
         }, subscriptions: ["T.*", "Q.AAPL", "A.*"]) { bus in
-            #expect(await bus.wait(timeout: 15) { trades($0).count >= 200 })
+            #expect(await bus.wait(timeout: 60) { trades($0).count >= 200 })
             let received = trades(bus.all)
             let sentTrades = sent.withLock { $0 }
             var matched = 0
@@ -129,7 +129,7 @@ struct IngestSimulatorTests {
     ])
     func everyMarketFlows(market: TickBusCore.Market, subscriptions: [String]) async throws {
         let error = try await withPipeline(market: market, subscriptions: subscriptions) { bus in
-            #expect(await bus.wait(timeout: 15) { events in
+            #expect(await bus.wait(timeout: 60) { events in
                 events.filter { if case .record(let r) = $0, r.header.market == market, r.kind != .status, r.kind != .heartbeat { true } else { false } }.count >= 20
             })
         }
@@ -202,7 +202,7 @@ struct IngestSimulatorTests {
         let outcome = try await withPipeline(
             simulator: { $0.faults.slowConsumerAfter = .milliseconds(600) }, subscriptions: ["T.*"]
         ) { bus in
-            #expect(await bus.wait(timeout: 15) { _ in
+            #expect(await bus.wait(timeout: 60) { _ in
                 bus.statuses.contains { $0.contains("\"event\":\"disconnected\"") && $0.contains("slow_consumer") }
             })
         }
@@ -253,7 +253,7 @@ struct IngestSimulatorTests {
             config.symbols = [.stocks: ["AAPL"]]
             config.faults.malformedPerSecond = 50
         }, subscriptions: ["T.*"]) { bus in
-            #expect(await bus.wait(timeout: 15) { events in
+            #expect(await bus.wait(timeout: 60) { events in
                 bus.statuses.contains { $0.contains("\"event\":\"counters\"") && $0.contains("malformed_json") }
                     && trades(events).count >= 50
             })
