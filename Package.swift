@@ -172,7 +172,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"]),
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore", "TestSupport"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "TickBusCore", "TestSupport"]),
-        .testTarget(name: "BusTests", dependencies: ["Bus", "ZeroMQ", "TickBusCore", "TestSupport"]),
+        .testTarget(name: "BusTests", dependencies: ["Bus", "Journal", "ZeroMQ", "TickBusCore", "TestSupport"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TickBusCore", "ZeroMQ", "TestSupport"]),
         .testTarget(name: "TickBusCLITests", dependencies: ["Archive", "Bus", "TickBusCore", "ZeroMQ", "TestSupport"]),
         .testTarget(name: "MassiveTests", dependencies: ["Massive", "TickBusCore"]),

@@ -30,13 +30,17 @@ public final class Publisher {
         public var security: CurveSecurity?
         /// Where every message published (heartbeats aside) is kept (docs/journal.md); nil: nowhere.
         public var journal: JournalWriter.Configuration?
+        /// Endpoints on which ``PublisherService`` serves the journal to replay clients
+        /// (docs/replay.md); none without a journal.
+        public var replayEndpoints: [String] = []
 
         public init(
             name: String, endpoints: [String], sendHighWaterMark: Int32 = 100_000,
             heartbeatInterval: Duration = .seconds(1), epoch: UInt32? = nil, lossless: Bool = false,
-            security: CurveSecurity? = nil, journal: JournalWriter.Configuration? = nil
+            security: CurveSecurity? = nil, journal: JournalWriter.Configuration? = nil, replayEndpoints: [String] = []
         ) {
             self.journal = journal
+            self.replayEndpoints = replayEndpoints
             self.lossless = lossless
             self.security = security
             self.name = name

@@ -22,6 +22,8 @@ public final class PublisherService: Sendable {
     public let lastValues: LastValueCache?
     /// The journal of what it publishes, when the configuration asks for one.
     public let journal: JournalWriter?
+    /// Serves the journal to replay clients, when the configuration names replay endpoints.
+    public let replay: ReplayServer?
 
     /// Binds the publisher and starts its thread. `queueCapacity` bounds the records waiting;
     /// `lastValues` keeps the last record of every topic published; `onSubscriptionChange` is
@@ -56,6 +58,16 @@ public final class PublisherService: Sendable {
         started.wait()
         self.shared = shared
         (epoch, endpoints, journal) = try ready.withLock { $0! }.get()
+        do {
+            replay = try journal.flatMap { journal in
+                configuration.replayEndpoints.isEmpty ? nil : try ReplayServer(context: context, configuration: .init(
+                    endpoints: configuration.replayEndpoints, directory: journal.configuration.directory,
+                    security: configuration.security))
+            }
+        } catch {
+            shared.stop()
+            throw error
+        }
     }
 
     deinit { stop() }
@@ -132,13 +144,8 @@ public final class PublisherService: Sendable {
 
     /// Publishes what is queued, stops the thread and closes the socket. Idempotent.
     public func stop() {
-        let alreadyStopping = shared.state.withLock { s -> Bool in
-            defer { s.stopping = true }
-            return s.stopping
-        }
-        guard !alreadyStopping else { return }
-        shared.wake()
-        shared.finished.wait()
+        replay?.stop()
+        shared.stop()
     }
 }
 
@@ -216,6 +223,17 @@ private final class Shared: Sendable {
         }
         if mustWake { wake() }
         return accepted
+    }
+
+    /// Ends the publisher thread after it has published what is queued. Idempotent.
+    func stop() {
+        let alreadyStopping = state.withLock { s -> Bool in
+            defer { s.stopping = true }
+            return s.stopping
+        }
+        guard !alreadyStopping else { return }
+        wake()
+        finished.wait()
     }
 
     func wake() {
@@ -310,5 +328,6 @@ extension PublisherService {
         metrics.count("tickbus_bus_heartbeats_total", total: c.heartbeats)
         metrics.gauge("tickbus_bus_queued", Double(queued))
         if let journal { journal.export(to: metrics) }
+        if let replay { replay.export(to: metrics) }
     }
 }

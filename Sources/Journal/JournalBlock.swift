@@ -90,6 +90,12 @@ public struct JournalHoles: Sendable, Equatable {
         public var topic: String
         public var first: UInt64
         public var last: UInt64
+
+        public init(topic: String, first: UInt64, last: UInt64) {
+            self.topic = topic
+            self.first = first
+            self.last = last
+        }
     }
 
     public private(set) var ranges: [Range] = []

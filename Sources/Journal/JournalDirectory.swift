@@ -7,8 +7,13 @@ import TickBusCore
 public enum JournalDirectory {
     /// The journal files in `directory`, in name (time) order; none when it does not exist.
     public static func files(in directory: String) -> [String] {
-        entries(in: directory).compactMap { name in JournalFileName(parsing: name).map { ($0, name) } }
-            .sorted { $0.0 < $1.0 }.map { directory + "/" + $0.1 }
+        listing(in: directory).map(\.path)
+    }
+
+    /// The journal files in `directory` with their parsed names, in name (time) order.
+    public static func listing(in directory: String) -> [(name: JournalFileName, path: String)] {
+        entries(in: directory).compactMap { name in JournalFileName(parsing: name).map { ($0, directory + "/" + name) } }
+            .sorted { $0.name < $1.name }
     }
 
     /// The names in `directory`.

@@ -19,8 +19,8 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
 public final class JournalFileReader {
     public let path: String
     public let header: JournalFileHeader
-    /// The file's size when opened.
-    public let size: Int64
+    /// The file's size when opened (or last ``refresh()``ed).
+    public private(set) var size: Int64
     private let fd: Int32
     private var buffer: UnsafeMutableRawBufferPointer
 
@@ -71,6 +71,15 @@ public final class JournalFileReader {
     deinit {
         close(fd)
         buffer.deallocate()
+    }
+
+    /// Reads the file's size again (a live journal grows); returns whether it grew.
+    @discardableResult
+    public func refresh() -> Bool {
+        var info = stat()
+        guard fstat(fd, &info) == 0, Int64(info.st_size) > size else { return false }
+        size = Int64(info.st_size)
+        return true
     }
 
     /// Walks the blocks from `offset` (the first block by default) up to the size the file had

@@ -102,6 +102,12 @@ extension Socket {
         try setOption(ZMQ_XPUB_VERBOSE, on ? 1 : 0)
     }
 
+    /// ROUTER: fail a send to an unknown peer with `EHOSTUNREACH` (and one at the peer's
+    /// high-water mark with `EAGAIN`) instead of dropping it silently.
+    public func setRouterMandatory(_ on: Bool) throws(ZMQError) {
+        try setOption(ZMQ_ROUTER_MANDATORY, on ? 1 : 0)
+    }
+
     // MARK: Heartbeats (ZMTP PING/PONG)
 
     /// Sends a ZMTP PING every `interval` ms; a peer silent for `timeout` ms is disconnected,

@@ -123,3 +123,12 @@ public func onLoopback(port: Int, _ call: (Int32, UnsafePointer<sockaddr>, sockl
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
 }
+
+/// Whether two lists are equal; when not, records an issue that says where they part instead of
+/// printing both (lists of thousands of records).
+public func sameElements<T: Equatable>(_ a: [T], _ b: [T], sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+    guard a != b else { return true }
+    let at = (0..<min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
+    Issue.record("\(a.count) elements, expected \(b.count); they differ from element \(at)", sourceLocation: sourceLocation)
+    return false
+}

@@ -1,0 +1,124 @@
+import Journal
+import TickBusCore
+import ZeroMQ
+
+/// Something a replay delivered.
+public enum ReplayItem {
+    /// A bus message (topic, space, record) as published; valid only inside the callback.
+    case message(UnsafeRawBufferPointer)
+    /// Sequence numbers the journal does not hold.
+    case hole(ReplayHole)
+    /// The replay reached the journal's head: live takes over.
+    case end(ReplayEnd)
+}
+
+/// Why a replay failed.
+public enum ReplayError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The server refused the request or ended the replay.
+    case refused(ReplayFailure?, String)
+    /// The server sent nothing for the timeout.
+    case timedOut(endpoint: String, Duration)
+    /// The server sent something that does not follow the protocol.
+    case protocolViolation(String)
+
+    public var description: String {
+        switch self {
+        case .refused(let failure, let text): "replay refused\(failure.map { " (\($0))" } ?? ""): \(text)"
+        case .timedOut(let endpoint, let timeout): "the replay server at \(endpoint) sent nothing for \(timeout)"
+        case .protocolViolation(let text): "replay protocol: \(text)"
+        }
+    }
+}
+
+/// Asks a publisher's replay endpoint for part of its journal and hands out what comes back, in
+/// journal order, granting credit for one batch each time it has handed one out. It belongs to
+/// the thread that creates it.
+public final class ReplayClient {
+    public let endpoint: String
+    private let socket: Socket
+    private let timeout: Duration
+    private var done = true
+
+    /// Connects to `endpoint` (`tcp://127.0.0.1:7710`); `timeout` bounds each wait for the server.
+    public init(context: ZMQContext, endpoint: String, security: CurveSecurity? = nil, timeout: Duration = .seconds(30)) throws {
+        self.endpoint = endpoint
+        self.timeout = timeout
+        socket = try Socket(context, .dealer)
+        try socket.setLinger(milliseconds: 0)
+        try socket.setMaxMessageSize(Int64(JournalFormat.maxPayload) + 4096)
+        let parsed = Endpoint(parsing: endpoint, default: .connect)
+        do {
+            try socket.open(parsed, security: security)
+        } catch let error as ZMQError {
+            throw BusError.connectFailed(parsed.address, error.message)
+        }
+    }
+
+    /// Starts a replay (ending one in progress).
+    public func start(_ request: ReplayRequest) throws {
+        if !done { try send(.cancel, []) }
+        try send(.replay, request.encoded())
+        done = false
+    }
+
+    /// Waits for the next reply and hands each of its items to `body`, granting credit for one
+    /// more batch afterwards. Returns false once the replay has ended (after its ``ReplayItem/end``).
+    public func receive(_ body: (ReplayItem) throws -> Void) throws -> Bool {
+        guard !done else { return false }
+        try socket.setReceiveTimeout(milliseconds: Int32(clamping: timeout.nanoseconds / 1_000_000))
+        guard let command = try socket.receive({ ReplayCommand(frame: $0) }) else {
+            done = true
+            throw ReplayError.timedOut(endpoint: endpoint, timeout)
+        }
+        guard let command, socket.hasMoreFrames else { throw ReplayError.protocolViolation("a reply without a command and a body") }
+        var failure: (any Error)?
+        _ = try socket.receiveFrame { bodyBytes in
+            do {
+                try handle(command, bodyBytes, body)
+            } catch {
+                failure = error
+            }
+        }
+        while socket.hasMoreFrames { _ = try socket.receiveFrame { _ in } }
+        if let failure {
+            done = true
+            throw failure
+        }
+        if command == .batch || command == .hole {
+            withUnsafeBytes(of: UInt32(1).littleEndian) { credit in _ = try? send(.credit, Array(credit)) }
+        }
+        return !done
+    }
+
+    private func handle(_ command: ReplayCommand, _ bytes: UnsafeRawBufferPointer, _ body: (ReplayItem) throws -> Void) throws {
+        switch command {
+        case .batch:
+            var offset = 0
+            while offset < bytes.count {
+                guard bytes.count - offset >= 4 else { throw ReplayError.protocolViolation("batch cut at byte \(offset)") }
+                let size = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+                guard size <= bytes.count - offset - 4 else { throw ReplayError.protocolViolation("message at batch byte \(offset) runs past the batch") }
+                try body(.message(UnsafeRawBufferPointer(rebasing: bytes[(offset + 4)..<(offset + 4 + size)])))
+                offset += 4 + size
+            }
+        case .hole:
+            try body(.hole(try ReplayHole(decoding: bytes)))
+        case .end:
+            done = true
+            try body(.end(try ReplayEnd(decoding: bytes)))
+        case .error:
+            var reader = ByteReader(bytes)
+            let code = (try? reader.read() as UInt16).flatMap(ReplayFailure.init(rawValue:))
+            let text = String(decoding: bytes.dropFirst(min(2, bytes.count)), as: UTF8.self)
+            done = true
+            throw ReplayError.refused(code, text)
+        case .replay, .credit, .cancel:
+            throw ReplayError.protocolViolation("the server sent \(command.rawValue)")
+        }
+    }
+
+    private func send(_ command: ReplayCommand, _ body: [UInt8]) throws {
+        try socket.send(command.frame, flags: .sendMore)
+        try socket.send(body)
+    }
+}
