@@ -19,7 +19,7 @@ extension ConsumerService where Consumer == BarsConsumer {
                 name: configuration.name,
                 input: .init(endpoints: configuration.input, filters: [configuration.source.filter], security: configuration.inputSecurity),
                 output: configuration.output, outputSecurity: configuration.outputSecurity, tick: .milliseconds(100),
-                journal: configuration.journal),
+                journal: configuration.journal, replayEndpoints: configuration.replayEndpoints),
             context: context, logger: logger
         ) { context in BarsConsumer(configuration: configuration, context: context) }
     }
@@ -47,14 +47,18 @@ public struct BarsConsumer: BusConsumer {
         public var outputSecurity: CurveSecurity?
         /// Where the bars published are kept (docs/journal.md); nil: no journal.
         public var journal: JournalWriter.Configuration?
+        /// Where the journal is served to replay clients (docs/replay.md); empty: nowhere.
+        public var replayEndpoints: [String]
 
         public init(
             input: [String] = [DefaultEndpoint.bus], output: [String] = [DefaultEndpoint.bars],
             intervals: [BarInterval] = BarInterval.standard, grace: Duration = .seconds(2),
             revisionWindow: Duration = .seconds(900), name: String = "bars", source: Source = .trades, fill: Bool = false,
-            inputSecurity: CurveSecurity? = nil, outputSecurity: CurveSecurity? = nil, journal: JournalWriter.Configuration? = nil
+            inputSecurity: CurveSecurity? = nil, outputSecurity: CurveSecurity? = nil, journal: JournalWriter.Configuration? = nil,
+            replayEndpoints: [String] = []
         ) {
             self.journal = journal
+            self.replayEndpoints = replayEndpoints
             self.source = source
             self.fill = fill
             self.inputSecurity = inputSecurity

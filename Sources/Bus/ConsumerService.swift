@@ -26,12 +26,15 @@ public final class ConsumerService<Consumer: BusConsumer>: Service, Sendable {
         public var tick: Duration
         /// The journal of what its publisher publishes (docs/journal.md); nil: none.
         public var journal: JournalWriter.Configuration?
+        /// Where the journal is served to replay clients (docs/replay.md); empty: nowhere.
+        public var replayEndpoints: [String]
 
         public init(
             name: String, input: Subscriber.Configuration, output: [String] = [], outputSecurity: CurveSecurity? = nil,
-            tick: Duration = .milliseconds(100), journal: JournalWriter.Configuration? = nil
+            tick: Duration = .milliseconds(100), journal: JournalWriter.Configuration? = nil, replayEndpoints: [String] = []
         ) {
             self.journal = journal
+            self.replayEndpoints = replayEndpoints
             self.name = name
             self.input = input
             self.output = output
@@ -84,8 +87,11 @@ public final class ConsumerService<Consumer: BusConsumer>: Service, Sendable {
                 context: context,
                 configuration: .init(
                     name: configuration.name, endpoints: configuration.output, security: configuration.outputSecurity,
-                    journal: configuration.journal))
+                    journal: configuration.journal, replayEndpoints: configuration.replayEndpoints))
             defer { publisher.stop() }
+            if let replay = publisher.replay {
+                logger.info("serving journal replays", metadata: ["endpoints": "\(replay.endpoints.joined(separator: " "))"])
+            }
             let outbox = StatusOutbox(publisher: publisher, name: try Symbol(configuration.name))
             if let journal = publisher.journal {
                 journal.onEvent { [logger] event in

@@ -45,8 +45,8 @@ public struct ReplayRequest: Sendable, Equatable {
         self.credit = credit
     }
 
-    /// The body: u16 version, u16 start (0 beginning, 1 time, 2 after), u32 credit, i64 time,
-    /// u32 epoch; u16 filter count and each filter as u8 length and prefix bytes; u32 position
+    /// The body: u16 version, u16 start (0 beginning, 1 time, 2 after), u32 credit, i64 time
+    /// (start 1: the time; start 2: not before), u32 epoch; u16 filter count and each filter as u8 length and prefix bytes; u32 position
     /// count and each as u8 length, topic bytes and u64 last sequence.
     public func encoded() -> [UInt8] {
         var out = ByteWriter()
@@ -60,11 +60,15 @@ public struct ReplayRequest: Sendable, Equatable {
             out.append(UInt16(2))
         }
         out.append(credit)
-        if case .time(let t) = start { out.append(t) } else { out.append(Int64(0)) }
-        if case .after(let epoch, _) = start { out.append(epoch) } else { out.append(UInt32(0)) }
+        switch start {
+        case .beginning: out.append(Int64(0))
+        case .time(let t): out.append(t)
+        case .after(_, _, let notBefore): out.append(notBefore)
+        }
+        if case .after(let epoch, _, _) = start { out.append(epoch) } else { out.append(UInt32(0)) }
         out.append(UInt16(clamping: filters.count))
         for filter in filters.prefix(Int(UInt16.max)) { out.appendShort(filter.prefix) }
-        if case .after(_, let sequences) = start {
+        if case .after(_, let sequences, _) = start {
             out.append(UInt32(clamping: sequences.count))
             for (topic, sequence) in sequences.sorted(by: { $0.key.description < $1.key.description }) {
                 out.appendShort(Array(topic.description.utf8))
@@ -113,7 +117,7 @@ public struct ReplayRequest: Sendable, Equatable {
         switch kind {
         case 0: start = .beginning
         case 1: start = .time(time)
-        case 2: start = .after(epoch: epoch, sequences: sequences)
+        case 2: start = .after(epoch: epoch, sequences: sequences, notBefore: time)
         default: throw ReplayProtocolError("unknown start \(kind)")
         }
         guard kind == 2 || positionCount == 0 else { throw ReplayProtocolError("positions given without a start after an epoch") }

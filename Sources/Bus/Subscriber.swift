@@ -1,3 +1,4 @@
+import Journal
 import TickBusCore
 import ZeroMQ
 
@@ -31,16 +32,36 @@ public final class Subscriber {
         public var heartbeatTimeout: Duration
         /// CURVE for every endpoint (docs/security.md); nil: plain ZMTP.
         public var security: CurveSecurity?
+        /// Fill gaps and restarts from the publishers' journals (docs/replay.md); nil: report them.
+        public var recovery: Recovery?
 
         public init(
             endpoints: [String], filters: [TopicFilter] = [], receiveHighWaterMark: Int32 = 100_000,
-            heartbeatTimeout: Duration = .seconds(3), security: CurveSecurity? = nil
+            heartbeatTimeout: Duration = .seconds(3), security: CurveSecurity? = nil, recovery: Recovery? = nil
         ) {
+            self.recovery = recovery
             self.security = security
             self.endpoints = endpoints
             self.filters = filters
             self.receiveHighWaterMark = receiveHighWaterMark
             self.heartbeatTimeout = heartbeatTimeout
+        }
+    }
+
+    /// Where a subscriber gets back what the live bus lost.
+    public struct Recovery: Sendable {
+        /// The replay endpoints of the publishers read (``DefaultEndpoint/replay(beside:)``).
+        public var endpoints: [String]
+        /// Replay from here before going live (a late start); nil: live only, with gaps and
+        /// restarts filled.
+        public var start: JournalStart?
+        /// How long each wait on a replay server may take.
+        public var timeout: Duration
+
+        public init(endpoints: [String], start: JournalStart? = nil, timeout: Duration = .seconds(30)) {
+            self.endpoints = endpoints
+            self.start = start
+            self.timeout = timeout
         }
     }
 
@@ -56,6 +77,10 @@ public final class Subscriber {
         /// Invalid messages by ``WireError/category``.
         public var invalid: [String: UInt64] = [:]
         public var heartbeats: UInt64 = 0
+        /// Records delivered from replays (gaps, restarts and a late start filled).
+        public var recovered: UInt64 = 0
+        /// Replays that failed (the server refused or did not answer); their gaps are reported.
+        public var replayFailures: UInt64 = 0
 
         public var invalidTotal: UInt64 { invalid.values.reduce(0, +) }
     }
@@ -77,6 +102,21 @@ public final class Subscriber {
     /// (a receive times out) or 1024 messages, so heartbeats queued since `init` count first.
     private var messagesUntilClockCheck = 1024
     private var receiveTimeout: Int32 = -1
+    private let replayClients: [ReplayClient]
+    /// The replay in progress, if any.
+    private var round: Round?
+
+    /// A replay that fills what the live stream lost, from each replay endpoint in turn. Live
+    /// messages wait in the socket meanwhile; the one that showed the loss is held.
+    private struct Round {
+        var request: ReplayRequest
+        /// The endpoint being replayed, and whether its request was sent.
+        var endpoint = 0
+        var started = false
+        var held: [UInt8]?
+        /// Rounds already run for the held message (the journal may lag the bus by milliseconds).
+        var attempt = 0
+    }
 
     /// Connects to every endpoint and subscribes to the filters and to heartbeats.
     public init(context: ZMQContext, configuration: Configuration) throws {
@@ -95,6 +135,12 @@ public final class Subscriber {
                     ? BusError.bindFailed(endpoint.address, error.message) : BusError.connectFailed(endpoint.address, error.message)
             }
         }
+        replayClients = try (configuration.recovery?.endpoints ?? []).map {
+            try ReplayClient(context: context, endpoint: $0, security: configuration.security, timeout: configuration.recovery?.timeout ?? .seconds(30))
+        }
+        if let start = configuration.recovery?.start {
+            round = Round(request: ReplayRequest(filters: configuration.filters, start: start))
+        }
         startedAt = MonotonicClock.nanoseconds()
         timeoutNanoseconds = configuration.heartbeatTimeout.nanoseconds
         checkIntervalMilliseconds = max(50, timeoutNanoseconds / 4_000_000)
@@ -108,6 +154,10 @@ public final class Subscriber {
     /// messages, to check heartbeats.
     public func next(timeout: Duration? = nil) throws -> BusEvent? {
         if let event = takePending() { return event }
+        while round != nil {
+            try replayStep()
+            if let event = takePending() { return event }
+        }
         let limit = timeout.map { max(0, $0.nanoseconds / 1_000_000) }
         let wait = Int32(clamping: min(limit ?? checkIntervalMilliseconds, checkIntervalMilliseconds))
         if wait != receiveTimeout {
@@ -122,9 +172,10 @@ public final class Subscriber {
                 if let event = takePending() { return event }
             }
             var event: BusEvent?
-            if try socket.receiveFrame({ event = handle($0) }) {
+            if try socket.receiveFrame({ event = handle($0, recover: !replayClients.isEmpty) }) {
                 messagesUntilClockCheck -= 1
                 if let event { return event }
+                if round != nil { return try next(timeout: timeout) }
                 continue
             }
             messagesUntilClockCheck = 0
@@ -148,7 +199,9 @@ public final class Subscriber {
     }
 
     /// Decodes one message; returns its first event (nil if it causes none) and queues the rest.
-    private func handle(_ message: UnsafeRawBufferPointer) -> BusEvent? {
+    /// With `recover`, a gap or a restart starts a replay (and holds the message) instead of
+    /// being reported.
+    private func handle(_ message: UnsafeRawBufferPointer, recover: Bool, attempt: Int = 0) -> BusEvent? {
         var topic = Topic(kind: .trade, symbol: Symbol())
         var header = RecordHeader(tsEvent: 0, tsRecv: 0, symbol: Symbol())
         let record: Record
@@ -160,14 +213,23 @@ public final class Subscriber {
         }
         var first: BusEvent?
         if topic.kind == .heartbeat { first = noteHeartbeat(from: header.symbol) }
+        let tsRecv = recover ? tracker.lastReceived(topic) : 0
         switch tracker.check(topic, header) {
         case .inOrder:
             break
+        case .gap(let expected, _) where recover:
+            tracker.reset(topic, epoch: header.epoch, sequence: expected - 1)
+            startRound(after: header.epoch, notBefore: tsRecv, holding: message, attempt: attempt)
+            return first
+        case .restart(let previous, let last, _) where recover:
+            tracker.reset(topic, epoch: previous, sequence: last)
+            startRound(after: previous, notBefore: tsRecv, holding: message, attempt: attempt)
+            return first
         case .gap(let expected, let received):
             counters.gaps += 1
             counters.lost += received - expected
             report(.gap(topic: topic, expected: expected, received: received, lost: received - expected), &first)
-        case .restart(let previous, let epoch):
+        case .restart(let previous, _, let epoch):
             if reportedRestarts.insert(UInt64(previous) << 32 | UInt64(epoch)).inserted {
                 counters.restarts += 1
                 report(.restart(topic: topic, previousEpoch: previous, epoch: epoch), &first)
@@ -181,6 +243,53 @@ public final class Subscriber {
         guard let first else { return .record(record) }
         pending.append(.record(record))
         return first
+    }
+
+    /// Starts a replay of everything after the positions of `epoch`, holding the live message that
+    /// showed the loss until it ends.
+    private func startRound(after epoch: UInt32, notBefore: Int64, holding message: UnsafeRawBufferPointer, attempt: Int) {
+        // Nothing missing was received more than a second before the last record in order.
+        let start = JournalStart.after(epoch: epoch, sequences: tracker.sequences(in: epoch), notBefore: max(0, notBefore - 1_000_000_000))
+        round = Round(request: ReplayRequest(filters: configuration.filters, start: start), held: Array(message), attempt: attempt + 1)
+    }
+
+    /// Handles the next reply of the round's replay; ends the round after the last endpoint.
+    private func replayStep() throws {
+        guard var current = round else { return }
+        guard current.endpoint < replayClients.count else { return endRound(current) }
+        let client = replayClients[current.endpoint]
+        do {
+            if !current.started {
+                try client.start(current.request)
+                current.started = true
+                round = current
+            }
+            let more = try client.receive { item in
+                guard case .message(let bytes) = item else { return }
+                let (records, mark) = (counters.records, pending.count)
+                // `handle` queues what follows its first event: the first goes before them.
+                if let event = handle(bytes, recover: false) { pending.insert(event, at: mark) }
+                counters.recovered += counters.records - records
+            }
+            if more { return }
+        } catch let error as ReplayError {
+            // An epoch another publisher's journal does not hold is not a failure.
+            if case .refused(.unknownEpoch, _) = error {} else { counters.replayFailures += 1 }
+        }
+        current.endpoint += 1
+        current.started = false
+        round = current
+    }
+
+    /// Ends a round: the held message goes through again (a second round if the journal had not
+    /// caught up, then its loss is reported), and heartbeats count from now.
+    private func endRound(_ finished: Round) {
+        round = nil
+        let now = MonotonicClock.nanoseconds()
+        for name in publishers.keys { publishers[name]?.lastSeen = now }
+        guard let held = finished.held else { return }
+        let event = held.withUnsafeBytes { handle($0, recover: finished.attempt < 3, attempt: finished.attempt) }
+        if let event { pending.append(event) }
     }
 
     /// The first event of a message is returned, the others queued after it (a heartbeat can

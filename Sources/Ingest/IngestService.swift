@@ -41,6 +41,8 @@ public final class IngestService: Service, Sendable {
         public var security: CurveSecurity?
         /// Where what it publishes is kept (docs/journal.md); nil: no journal.
         public var journal: JournalWriter.Configuration?
+        /// Where the journal is served to replay clients (docs/replay.md); empty: nowhere.
+        public var replayEndpoints: [String]
         /// When set, control requests must carry it as `"token"`.
         public var controlToken: String?
 
@@ -51,9 +53,10 @@ public final class IngestService: Service, Sendable {
             rest: MassiveRESTConfiguration? = nil, backfill: BackfillJobs.Configuration = .init(), gapRepair: Bool = true,
             gapRepairDelay: Duration = .seconds(5),
             onDemand: Bool = false, version: String = "0", security: CurveSecurity? = nil, controlToken: String? = nil,
-            journal: JournalWriter.Configuration? = nil
+            journal: JournalWriter.Configuration? = nil, replayEndpoints: [String] = []
         ) {
             self.journal = journal
+            self.replayEndpoints = replayEndpoints
             self.security = security
             self.controlToken = controlToken
             self.stream = stream
@@ -108,10 +111,13 @@ public final class IngestService: Service, Sendable {
             configuration: .init(
                 name: configuration.name, endpoints: configuration.busEndpoints,
                 sendHighWaterMark: configuration.sendHighWaterMark, security: configuration.security,
-                journal: configuration.journal),
+                journal: configuration.journal, replayEndpoints: configuration.replayEndpoints),
             lastValues: LastValueCache(), onSubscriptionChange: onDemand?.update)
         defer { publisher.stop() }
         logger.info("publishing on the bus", metadata: ["endpoints": "\(publisher.endpoints.joined(separator: " "))"])
+        if let replay = publisher.replay {
+            logger.info("serving journal replays", metadata: ["endpoints": "\(replay.endpoints.joined(separator: " "))"])
+        }
         let reporter = StreamPublisher(publisher: publisher, name: try Symbol(configuration.name),
                                       market: configuration.stream.endpoint.market, logger: logger)
         publisher.journal?.onEvent { [logger] event in

@@ -8,8 +8,10 @@ public enum JournalStart: Sendable, Equatable {
     /// is exact to the block, so it may begin up to one block (2 ms, 64 KiB) earlier.
     case time(Int64)
     /// The messages of `epoch` after these last sequence numbers (all of a topic not named),
-    /// then every later epoch: what a subscriber asks for after a gap or a restart.
-    case after(epoch: UInt32, sequences: [Topic: UInt64])
+    /// then every later epoch: what a subscriber asks for after a gap or a restart. Blocks whose
+    /// last message was appended before `notBefore` (ns UTC) are skipped: a subscriber knows no
+    /// message it lacks was published before the last one it has.
+    case after(epoch: UInt32, sequences: [Topic: UInt64], notBefore: Int64 = 0)
 }
 
 /// Why a cursor cannot start.
@@ -85,7 +87,8 @@ public final class JournalCursor {
             positionsEpoch = nil
             positions = [:]
             firstFile = names.last { $0.created <= t.floorDivided(by: 1_000_000_000).0 }
-        case .after(let epoch, let sequences):
+        case .after(let epoch, let sequences, let notBefore):
+            since = notBefore > 0 ? notBefore : nil
             guard let first = names.first(where: { $0.epoch == epoch }) else {
                 batch.deallocate()
                 throw .unknownEpoch(epoch)

@@ -57,15 +57,17 @@ struct BarsCommand: AsyncParsableCommand {
     func run() async throws {
         let (logger, metrics) = service.bootstrap(label: "tickbus.bars")
         let context = try ZMQContext()
+        let replayList = journal.replayEndpoints(beside: output)
         let secured = try security.setUp(
-            context: context, binds: (input.map { Endpoint(parsing: $0, default: .connect) } + output.map { Endpoint(parsing: $0, default: .bind) }),
+            context: context,
+            binds: input.map { Endpoint(parsing: $0, default: .connect) } + (output + replayList).map { Endpoint(parsing: $0, default: .bind) },
             logger: logger)
         let service = BarsService(
             configuration: .init(
                 input: input, output: output, intervals: try parsedIntervals(),
                 grace: .milliseconds(Int64(grace * 1000)), revisionWindow: .milliseconds(Int64(revisionWindow * 1000)),
                 name: name, source: source, fill: fill, inputSecurity: secured.client, outputSecurity: secured.server,
-                journal: try journal.configuration(name: name)),
+                journal: try journal.configuration(name: name), replayEndpoints: replayList),
             context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service)] + metricsServices(metrics, process: name, export: service.export), gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))

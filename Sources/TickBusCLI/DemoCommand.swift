@@ -45,6 +45,11 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Stop after this many seconds (default: run until Ctrl-C).") var seconds: Double?
     @OptionGroup(title: "Journal of ingest and bars") var journal: JournalOptions
 
+    /// Where the demo's publisher bound to `bus` serves replays: beside its bus (docs/replay.md).
+    private func replayOf(_ bus: String) -> [String] {
+        journal.noJournal || journal.serveReplay == "none" ? [] : DefaultEndpoint.replay(beside: bus).map { [$0] } ?? []
+    }
+
     /// The journal of the demo's process `name`: `--journal DIR` holds one directory per process.
     private func journalOf(_ name: String) throws -> JournalWriter.Configuration? {
         var configuration = try journal.configuration(name: name)
@@ -87,12 +92,13 @@ struct DemoCommand: AsyncParsableCommand {
                 busEndpoints: [busEndpoint], controlEndpoint: control,
                 rest: MassiveRESTConfiguration(
                     apiKey: apiKey!, baseURL: live ? "https://api.massive.com" : "http://127.0.0.1:\(simPort)"),
-                version: TickBus.configuration.version, journal: try journalOf("ingest")),
+                version: TickBus.configuration.version, journal: try journalOf("ingest"),
+                replayEndpoints: replayOf(busEndpoint)),
             context: context, logger: logger)
         services.append(.init(service: ingest))
         services.append(.init(service: BarsService(
             configuration: .init(input: [busEndpoint], output: [barsBus], intervals: [.second, try BarInterval(seconds: 15), .minute],
-                                 grace: .seconds(1), journal: try journalOf("bars")),
+                                 grace: .seconds(1), journal: try journalOf("bars"), replayEndpoints: replayOf(barsBus)),
             context: context, logger: logger)))
         services.append(.init(service: ArchiveService(
             configuration: .init(input: [busEndpoint, barsBus], output: [archiveStatus], writer: .init(directory: dataDir)),

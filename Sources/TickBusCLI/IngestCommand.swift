@@ -102,7 +102,8 @@ struct IngestCommand: AsyncParsableCommand {
             ? (file["bus"].map { $0.split(separator: ",").map(String.init) } ?? [DefaultEndpoint.bus])
             : busEndpoints
         let context = try ZMQContext()
-        let binds = (busList + (controlEndpoint == "none" ? [] : [controlEndpoint])).map { Endpoint(parsing: $0, default: .bind) }
+        let replayList = journal.replayEndpoints(beside: busList)
+        let binds = (busList + replayList + (controlEndpoint == "none" ? [] : [controlEndpoint])).map { Endpoint(parsing: $0, default: .bind) }
         let secured = try security.setUp(context: context, binds: binds, logger: logger)
         let controlToken = try controlTokenFile.map(ControlTokenFile.read)
         let ingest = IngestService(
@@ -116,7 +117,7 @@ struct IngestCommand: AsyncParsableCommand {
                 rest: MassiveRESTConfiguration(apiKey: apiKey, baseURL: restBase),
                 backfill: backfill, gapRepair: gapRepair, onDemand: onDemand,
                 version: TickBus.configuration.version, security: secured.server, controlToken: controlToken,
-                journal: try journal.configuration(name: processName)),
+                journal: try journal.configuration(name: processName), replayEndpoints: replayList),
             context: context, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: ingest)] + metricsServices(metrics, process: ingest.configuration.name, export: ingest.export),

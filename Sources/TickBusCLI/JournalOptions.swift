@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bus
 import Foundation
 import Journal
 
@@ -13,9 +14,12 @@ struct JournalOptions: ParsableArguments {
     var journalRetain = "7d,20GB"
     @Option(help: "Start a new journal file at this size (e.g. 1GB, 256MiB).")
     var journalFileSize = "1GB"
+    @Option(help: "Serve the journal to replay clients here (default: the bus port + 10, e.g. tcp://127.0.0.1:7710; none).")
+    var serveReplay: String?
 
     func validate() throws {
         if noJournal && journal != nil { throw ValidationError("--journal and --no-journal exclude each other") }
+        if noJournal && serveReplay != nil && serveReplay != "none" { throw ValidationError("--serve-replay needs a journal") }
         guard JournalSync(parsing: journalSync) != nil else {
             throw ValidationError("--journal-sync \(journalSync): never, always, or seconds (0 < s ≤ 3600)")
         }
@@ -33,6 +37,14 @@ struct JournalOptions: ParsableArguments {
             sync: JournalSync(parsing: journalSync) ?? .every(.seconds(1)),
             retention: try JournalRetention(parsing: journalRetain),
             fileSize: JournalFileSize.bytes(journalFileSize) ?? 1_000_000_000)
+    }
+
+    /// Where the journal of a publisher bound to `bus` is served: --serve-replay, else beside the
+    /// first bus endpoint (docs/replay.md); none without a journal.
+    func replayEndpoints(beside bus: [String]) -> [String] {
+        guard !noJournal, serveReplay != "none" else { return [] }
+        if let serveReplay { return [serveReplay] }
+        return bus.first.flatMap { DefaultEndpoint.replay(beside: $0) }.map { [$0] } ?? []
     }
 
     /// `<state directory>/journal/<name>`.

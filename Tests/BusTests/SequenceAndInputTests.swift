@@ -217,9 +217,9 @@ import ZeroMQ
         #expect(tracker.check(aapl, header(1, 9)) == .stale(last: 9, received: 9))
         #expect(tracker.check(aapl, header(1, 3)) == .stale(last: 9, received: 3))
         #expect(tracker.check(aapl, header(1, 10)) == .inOrder)
-        #expect(tracker.check(aapl, header(2, 1)) == .restart(previousEpoch: 1, epoch: 2))
+        #expect(tracker.check(aapl, header(2, 1)) == .restart(previousEpoch: 1, lastSequence: 10, epoch: 2))
         #expect(tracker.check(aapl, header(2, 2)) == .inOrder)
-        #expect(tracker.check(quotes, header(2, 1)) == .restart(previousEpoch: 1, epoch: 2))
+        #expect(tracker.check(quotes, header(2, 1)) == .restart(previousEpoch: 1, lastSequence: 1, epoch: 2))
         #expect(tracker.check(quotes, header(2, 3)) == .gap(expected: 2, received: 3))
         #expect(tracker.topicCount == 2)
     }
