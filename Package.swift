@@ -174,7 +174,7 @@ let package = Package(
         .testTarget(name: "JournalTests", dependencies: ["Journal", "TickBusCore", "TestSupport"]),
         .testTarget(name: "BusTests", dependencies: ["Bus", "Journal", "ZeroMQ", "TickBusCore", "TestSupport"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TickBusCore", "ZeroMQ", "TestSupport"]),
-        .testTarget(name: "TickBusCLITests", dependencies: ["Archive", "Bus", "TickBusCore", "ZeroMQ", "TestSupport"]),
+        .testTarget(name: "TickBusCLITests", dependencies: ["Archive", "Bus", "Journal", "TickBusCore", "ZeroMQ", "TestSupport"]),
         .testTarget(name: "MassiveTests", dependencies: ["Massive", "TickBusCore"]),
         .testTarget(
             name: "IngestTests",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bus
+import Journal
 import Logging
 import ServiceLifecycle
 import TickBusCore
@@ -28,6 +29,15 @@ struct TapCommand: AsyncParsableCommand {
     @Option(help: "Report a publisher silent after this many seconds without a heartbeat.")
     var heartbeatTimeout: Double = 3
 
+    @Flag(help: "Fill gaps and publisher restarts from the publishers' journals (replay beside each bus endpoint).")
+    var recover = false
+
+    @Option(help: "Replay endpoint to recover from, instead of beside each bus endpoint; repeatable (implies --recover).")
+    var replay: [String] = []
+
+    @Option(help: "Replay from this time first (09:30 New York time today, 2026-12-03T14:30:00Z, or start: the journal's beginning), then live (implies --recover).")
+    var since: String?
+
     @Argument(help: "Topics to print (default: everything).")
     var topics: [String] = []
 
@@ -37,6 +47,21 @@ struct TapCommand: AsyncParsableCommand {
     func validate() throws {
         _ = try topicFilters(topics)
         if heartbeatTimeout <= 0 { throw ValidationError("--heartbeat-timeout must be positive") }
+        _ = try start()
+        if (recover || since != nil) && replay.isEmpty && replayEndpoints.isEmpty {
+            throw ValidationError("no replay endpoint beside \(endpoints.joined(separator: ", ")): give --replay")
+        }
+    }
+
+    /// Where recovery starts: nil for live only.
+    private func start() throws -> JournalStart? {
+        guard let since else { return nil }
+        return since == "start" ? .beginning : .time(try SinceTime.parse(since))
+    }
+
+    /// The replay endpoints: --replay, else beside each bus endpoint.
+    private var replayEndpoints: [String] {
+        replay.isEmpty ? endpoints.compactMap { DefaultEndpoint.replay(beside: Endpoint(parsing: $0, default: .connect).address) } : replay
     }
 
     func run() async throws {
@@ -46,7 +71,8 @@ struct TapCommand: AsyncParsableCommand {
             context: context, binds: endpoints.map { Endpoint(parsing: $0, default: .connect) }, logger: logger)
         let configuration = Subscriber.Configuration(
             endpoints: endpoints, filters: try topicFilters(topics),
-            heartbeatTimeout: .milliseconds(Int64(heartbeatTimeout * 1000)), security: secured.client ?? secured.server)
+            heartbeatTimeout: .milliseconds(Int64(heartbeatTimeout * 1000)), security: secured.client ?? secured.server,
+            recovery: recover || since != nil || !replay.isEmpty ? .init(endpoints: replayEndpoints, start: try start()) : nil)
         let format: @Sendable (BusEvent) -> String? = json ? BusEventFormatter.json : BusEventFormatter.text
         let tap = TapService(configuration: configuration, context: context, count: count, format: format)
         let group = ServiceGroup(configuration: .init(

@@ -47,8 +47,10 @@ struct TapConsumer: BusConsumer {
     mutating func notice(_ event: BusEvent) { print(event) }
 
     func finish(input c: Subscriber.Counters) {
-        FileHandle.standardError.write(Data(
-            "tap: \(c.records) records, \(c.gaps) gaps (\(c.lost) lost), \(c.restarts) restarts, \(c.invalidTotal) invalid\n".utf8))
+        FileHandle.standardError.write(Data((
+            "tap: \(c.records) records, \(c.gaps) gaps (\(c.lost) lost), \(c.restarts) restarts, \(c.invalidTotal) invalid"
+                + (c.recovered > 0 || c.replayFailures > 0 ? ", \(c.recovered) recovered from journals, \(c.replayFailures) replays failed" : "")
+                + "\n").utf8))
     }
 
     private func print(_ event: BusEvent) {

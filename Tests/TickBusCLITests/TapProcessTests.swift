@@ -89,6 +89,32 @@ struct TapProcessTests {
         #expect(out.contains("!! gap on Q.MSFT: expected #3, received #6, 3 lost"))
         #expect(err.contains("3 records, 1 gaps (3 lost)"))
     }
+
+    @Test func sinceStartReplaysTheJournalThenGoesLiveWithNothingTwice() async throws {
+        let context = try ZMQContext()
+        let publisher = try PublisherService(context: context, configuration: .init(
+            name: "ingest", endpoints: ["tcp://127.0.0.1:*"],
+            journal: .init(directory: NSTemporaryDirectory() + "tickbus-tap-since-\(UUID().uuidString)"),
+            replayEndpoints: ["tcp://127.0.0.1:*"]))
+        defer { publisher.stop() }
+        func trade(_ i: Int) -> Record {
+            .trade(Trade(header: RecordHeader(market: .stocks, tsEvent: Int64(i), tsRecv: Int64(i), symbol: "AAPL"), price: Price(units: 1), size: 1))
+        }
+        for i in 0..<1000 { publisher.submit(trade(i)) }
+        let tap = try TickBusProcess([
+            "tap", "--json", "--count", "1500", "--bus", publisher.endpoints[0], "--replay", try #require(publisher.replay?.endpoints.first),
+            "--since", "start", "T.AAPL"])
+        let deadline = Date().addingTimeInterval(30)
+        while !publisher.subscriptions.contains(Array("T.AAPL ".utf8)) && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        for i in 1000..<1500 { publisher.submit(trade(i)) }
+        let (status, out, err) = await tap.wait()
+        #expect(status == 0, "stderr: \(err)")
+        let sequences = try out.split(separator: "\n").map {
+            try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])["sequence"] as? Int
+        }
+        #expect(sequences == Array(1...1500).map { Optional($0) })
+        #expect(err.contains("0 gaps") && err.contains("recovered from journals"), "\(err)")
+    }
 }
 
 extension Socket {
