@@ -14,7 +14,7 @@ TICKBUS_BIN ?= .build/debug/tickbus
 # directory serves every target.
 FUZZ_SCRATCH := .build/fuzz
 FUZZ_BIN := $(FUZZ_SCRATCH)/tickbus-fuzz
-FUZZ_TARGETS ?= massive-ws rest-page control kdb-ipc bar-csv wire journal
+FUZZ_TARGETS ?= massive-ws rest-page control kdb-ipc bar-csv wire journal replay
 # make fuzz: seconds per target; the corpus grown in $(FUZZ_SCRATCH)/corpus/TARGET is kept between runs.
 FUZZ_SECONDS ?= 600
 # make test's bounded run: seconds per target, from the committed seeds only.

@@ -107,11 +107,9 @@ public final class ReplayClient {
             done = true
             try body(.end(try ReplayEnd(decoding: bytes)))
         case .error:
-            var reader = ByteReader(bytes)
-            let code = (try? reader.read() as UInt16).flatMap(ReplayFailure.init(rawValue:))
-            let text = String(decoding: bytes.dropFirst(min(2, bytes.count)), as: UTF8.self)
             done = true
-            throw ReplayError.refused(code, text)
+            let refusal = try ReplayRefusal(decoding: bytes)
+            throw ReplayError.refused(refusal.failure, refusal.text)
         case .replay, .credit, .cancel:
             throw ReplayError.protocolViolation("the server sent \(command.rawValue)")
         }

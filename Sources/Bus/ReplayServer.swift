@@ -245,10 +245,7 @@ private struct ServeLoop {
     }
 
     private func refuse(_ client: [UInt8], _ failure: ReplayFailure, _ text: String) {
-        var body = ByteWriter()
-        body.append(failure.rawValue)
-        body.bytes += Array(text.utf8)
-        _ = try? body.bytes.withUnsafeBytes { try send(client, .error, $0) }
+        _ = try? ReplayRefusal(failure, text).encoded().withUnsafeBytes { try send(client, .error, $0) }
         counters.update { $0.refused += 1 }
     }
 

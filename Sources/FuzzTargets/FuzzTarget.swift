@@ -34,6 +34,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// Journal files (`JournalFileReader`: header, blocks, messages, holes; a repair), and the
     /// journal's file names and settings.
     case journal
+    /// Replay protocol bodies (`ReplayRequest`, `ReplayHole`, `ReplayEnd`, `ReplayRefusal`):
+    /// what a replay server and its clients read from each other.
+    case replay
 
     /// Runs one input through the target.
     public func run(_ bytes: UnsafeRawBufferPointer) {
@@ -45,6 +48,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .barCSV: FuzzTarget.barCSV(bytes)
         case .wire: FuzzTarget.wire(bytes)
         case .journal: FuzzTarget.journal(bytes)
+        case .replay: FuzzTarget.replay(bytes)
         }
     }
 
@@ -226,10 +230,35 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             let end = reader.forEachMessage { _, _ in messages += 1; return true }
             precondition(messages == summary.messages || summary.end != JournalFileReader.End.clean || end != JournalFileReader.End.clean, "messages read and counted differ")
         }
+        // What a replay reads: it must end, whatever the file holds.
+        if let cursor = try? JournalCursor(directory: directory, start: .beginning, filters: []) {
+            var steps = 0
+            loop: while true {
+                steps += 1
+                precondition(steps < 1_000_000, "a journal cursor does not reach the head")
+                switch cursor.next() {
+                case .head: break loop
+                default: continue
+                }
+            }
+        }
         // What a restarting publisher does with a file it finds torn.
         if let repair = try? JournalDirectory.repair(file: path), !repair.removed, let reader = try? JournalFileReader(path: path) {
             let after = reader.summary()
             precondition(after.end == JournalFileReader.End.clean && after.closed, "a repaired file does not read clean and closed")
         }
+    }
+
+    static func replay(_ bytes: UnsafeRawBufferPointer) {
+        if let request = try? ReplayRequest(decoding: bytes) {
+            let again = request.encoded().withUnsafeBytes { try? ReplayRequest(decoding: $0) }
+            precondition(again == request, "a decoded replay request does not survive a round trip")
+        }
+        if let hole = try? ReplayHole(decoding: bytes) {
+            let again = hole.encoded().withUnsafeBytes { try? ReplayHole(decoding: $0) }
+            precondition(again == hole, "a decoded replay hole does not survive a round trip")
+        }
+        _ = try? ReplayEnd(decoding: bytes)
+        _ = try? ReplayRefusal(decoding: bytes)
     }
 }

@@ -6,6 +6,7 @@ root; --check fails when the committed corpus differs from what this script writ
 import json
 import os
 import re
+import struct
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -129,6 +130,30 @@ def journal():
     return seeds
 
 
+def replay():
+    def short(b):
+        return bytes([len(b)]) + b
+
+    def request(start, credit=16, time=0, epoch=0, filters=(), positions=()):
+        body = struct.pack("<HHIqI", 1, start, credit, time, epoch)
+        body += struct.pack("<H", len(filters)) + b"".join(short(f) for f in filters)
+        body += struct.pack("<I", len(positions))
+        body += b"".join(short(t) + struct.pack("<Q", s) for t, s in positions)
+        return body
+
+    hole = struct.pack("<IHI", 7, 1, 2) + struct.pack("<H", 6) + b"T.AAPL" + struct.pack("<QQ", 3, 9) \
+        + struct.pack("<H", 5) + b"Q.SPY" + struct.pack("<QQ", 1, 1)
+    return {
+        "beginning.bin": request(0),
+        "time.bin": request(1, time=1_704_205_800_000_000_000, filters=[b"T.", b"Q.AAPL "]),
+        "after.bin": request(2, epoch=0x5F3A9C01, time=1_704_205_800_000_000_000, filters=[b""],
+                             positions=[(b"T.AAPL", 1234), (b"B1m.SPY", 9)]),
+        "hole.bin": hole,
+        "end.bin": struct.pack("<Qq", 30_000, 1_704_205_800_000_000_000),
+        "error.bin": struct.pack("<H", 2) + b"epoch 5f3a9c01 is not in the journal",
+    }
+
+
 def corpora():
     return {
         "massive-ws": massive_ws(),
@@ -138,6 +163,7 @@ def corpora():
         "bar-csv": BAR_CSV,
         "wire": wire(),
         "journal": journal(),
+        "replay": replay(),
     }
 
 

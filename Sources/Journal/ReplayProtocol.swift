@@ -1,4 +1,3 @@
-import Journal
 import TickBusCore
 
 /// The replay protocol's messages (docs/replay.md): a client's DEALER talks to a publisher's
@@ -208,6 +207,31 @@ public enum ReplayFailure: UInt16, Sendable {
     case busy = 3
     /// The replay's client sent nothing (no credit) for too long.
     case timedOut = 4
+}
+
+/// Why a server ended a replay: the body of ``ReplayCommand/error``, a u16 code and UTF-8 text.
+public struct ReplayRefusal: Sendable, Equatable {
+    /// Nil for a code this version does not know.
+    public var failure: ReplayFailure?
+    public var text: String
+
+    public init(_ failure: ReplayFailure?, _ text: String) {
+        self.failure = failure
+        self.text = text
+    }
+
+    public func encoded() -> [UInt8] {
+        var out = ByteWriter()
+        out.append(failure?.rawValue ?? 0)
+        out.bytes += Array(text.utf8)
+        return out.bytes
+    }
+
+    public init(decoding body: UnsafeRawBufferPointer) throws(ReplayProtocolError) {
+        var reader = ByteReader(body)
+        failure = ReplayFailure(rawValue: try reader.read())
+        text = String(decoding: try reader.take(reader.remaining), as: UTF8.self)
+    }
 }
 
 /// A replay message that does not follow the protocol.
