@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput. Build with -c release for meaningful figures.",
-        subcommands: [Bus.self, Proxy.self, Codec.self, Decode.self, Sim.self, Ingest.self, Control.self, Fetch.self, Resample.self, Bars.self, Archive.self, KDB.self, All.self],
+        subcommands: [Bus.self, Proxy.self, Replay.self, Codec.self, Decode.self, Sim.self, Ingest.self, Control.self, Fetch.self, Resample.self, Bars.self, Archive.self, KDB.self, All.self],
         defaultSubcommand: All.self)
 
     struct Options: ParsableArguments {
@@ -41,6 +41,18 @@ struct BenchCommand: ParsableCommand {
 
         func run() throws {
             options.report(try BusBenchmark.run(count: count, transports: transports, repeats: repeats))
+        }
+    }
+
+    struct Replay: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Trade records replayed from a journal to a client vs the live bus in the same run (tcp).")
+        @OptionGroup var options: Options
+        @Option(help: "Records in the journal.") var count = 2_000_000
+        @Option(help: "Runs per figure (the median is reported).") var repeats = 3
+
+        func run() throws {
+            options.report(try ReplayBenchmark.run(count: count, repeats: repeats))
         }
     }
 
@@ -179,7 +191,7 @@ struct BenchCommand: ParsableCommand {
         func run() throws {
             options.report(
                 CodecBenchmark.run(count: 20_000_000) + (try BusBenchmark.run(count: 1_000_000))
-                    + (try ProxyBenchmark.run(count: 1_000_000))
+                    + (try ProxyBenchmark.run(count: 1_000_000)) + (try ReplayBenchmark.run(count: 2_000_000))
                     + DecodeBenchmark.run(events: 2_000_000) + [simulatorFigure(events: 2_000_000)]
                     + (try IngestBenchmark.run(executable: CommandLine.executablePath, seconds: 5, latencyRate: 100_000))
                     + (try ControlBenchmark.run(executable: CommandLine.executablePath, requests: 20_000, backfillDays: 10))
