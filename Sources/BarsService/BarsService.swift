@@ -48,14 +48,14 @@ public struct BarsConsumer: BusConsumer {
         /// Where the bars published are kept (docs/journal.md); nil: no journal.
         public var journal: JournalWriter.Configuration?
         /// Where the journal is served to replay clients (docs/replay.md); empty: nowhere.
-        public var replayEndpoints: [String]
+        public var replayEndpoints: ReplayEndpoints
 
         public init(
             input: [String] = [DefaultEndpoint.bus], output: [String] = [DefaultEndpoint.bars],
             intervals: [BarInterval] = BarInterval.standard, grace: Duration = .seconds(2),
             revisionWindow: Duration = .seconds(900), name: String = "bars", source: Source = .trades, fill: Bool = false,
             inputSecurity: CurveSecurity? = nil, outputSecurity: CurveSecurity? = nil, journal: JournalWriter.Configuration? = nil,
-            replayEndpoints: [String] = []
+            replayEndpoints: ReplayEndpoints = []
         ) {
             self.journal = journal
             self.replayEndpoints = replayEndpoints

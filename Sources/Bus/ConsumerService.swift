@@ -27,11 +27,11 @@ public final class ConsumerService<Consumer: BusConsumer>: Service, Sendable {
         /// The journal of what its publisher publishes (docs/journal.md); nil: none.
         public var journal: JournalWriter.Configuration?
         /// Where the journal is served to replay clients (docs/replay.md); empty: nowhere.
-        public var replayEndpoints: [String]
+        public var replayEndpoints: ReplayEndpoints
 
         public init(
             name: String, input: Subscriber.Configuration, output: [String] = [], outputSecurity: CurveSecurity? = nil,
-            tick: Duration = .milliseconds(100), journal: JournalWriter.Configuration? = nil, replayEndpoints: [String] = []
+            tick: Duration = .milliseconds(100), journal: JournalWriter.Configuration? = nil, replayEndpoints: ReplayEndpoints = []
         ) {
             self.journal = journal
             self.replayEndpoints = replayEndpoints
@@ -91,6 +91,9 @@ public final class ConsumerService<Consumer: BusConsumer>: Service, Sendable {
             defer { publisher.stop() }
             if let replay = publisher.replay {
                 logger.info("serving journal replays", metadata: ["endpoints": "\(replay.endpoints.joined(separator: " "))"])
+            }
+            if let why = publisher.replayFailure {
+                logger.warning("journal replays are not served (give --serve-replay)", metadata: ["error": "\(why)"])
             }
             let outbox = StatusOutbox(publisher: publisher, name: try Symbol(configuration.name))
             if let journal = publisher.journal {

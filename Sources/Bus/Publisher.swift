@@ -32,12 +32,12 @@ public final class Publisher {
         public var journal: JournalWriter.Configuration?
         /// Endpoints on which ``PublisherService`` serves the journal to replay clients
         /// (docs/replay.md); none without a journal.
-        public var replayEndpoints: [String] = []
+        public var replayEndpoints: ReplayEndpoints = []
 
         public init(
             name: String, endpoints: [String], sendHighWaterMark: Int32 = 100_000,
             heartbeatInterval: Duration = .seconds(1), epoch: UInt32? = nil, lossless: Bool = false,
-            security: CurveSecurity? = nil, journal: JournalWriter.Configuration? = nil, replayEndpoints: [String] = []
+            security: CurveSecurity? = nil, journal: JournalWriter.Configuration? = nil, replayEndpoints: ReplayEndpoints = []
         ) {
             self.journal = journal
             self.replayEndpoints = replayEndpoints
@@ -221,6 +221,23 @@ public final class Publisher {
     private static func randomEpoch() -> UInt32 {
         var generator = SystemRandomNumberGenerator()
         return UInt32.random(in: 1...UInt32.max, using: &generator)
+    }
+}
+
+/// Where a publisher serves its journal to replay clients (docs/replay.md).
+public struct ReplayEndpoints: Sendable, Equatable, ExpressibleByArrayLiteral {
+    public var endpoints: [String]
+    /// A bind failure is an error; when false (an endpoint chosen by default, beside the bus) the
+    /// publisher goes on without serving replays and says why (``PublisherService/replayFailure``).
+    public var required: Bool
+
+    public init(_ endpoints: [String], required: Bool = true) {
+        self.endpoints = endpoints
+        self.required = required
+    }
+
+    public init(arrayLiteral endpoints: String...) {
+        self.init(endpoints)
     }
 }
 

@@ -24,6 +24,8 @@ public final class PublisherService: Sendable {
     public let journal: JournalWriter?
     /// Serves the journal to replay clients, when the configuration names replay endpoints.
     public let replay: ReplayServer?
+    /// Why replays are not served although the configuration asked (optional endpoints only).
+    public let replayFailure: String?
 
     /// Binds the publisher and starts its thread. `queueCapacity` bounds the records waiting;
     /// `lastValues` keeps the last record of every topic published; `onSubscriptionChange` is
@@ -58,12 +60,16 @@ public final class PublisherService: Sendable {
         started.wait()
         self.shared = shared
         (epoch, endpoints, journal) = try ready.withLock { $0! }.get()
+        let asked = configuration.replayEndpoints
         do {
             replay = try journal.flatMap { journal in
-                configuration.replayEndpoints.isEmpty ? nil : try ReplayServer(context: context, configuration: .init(
-                    endpoints: configuration.replayEndpoints, directory: journal.configuration.directory,
-                    security: configuration.security))
+                asked.endpoints.isEmpty ? nil : try ReplayServer(context: context, configuration: .init(
+                    endpoints: asked.endpoints, directory: journal.configuration.directory, security: configuration.security))
             }
+            replayFailure = nil
+        } catch where !asked.required {
+            replay = nil
+            replayFailure = "\(error)"
         } catch {
             shared.stop()
             throw error

@@ -42,7 +42,7 @@ public final class IngestService: Service, Sendable {
         /// Where what it publishes is kept (docs/journal.md); nil: no journal.
         public var journal: JournalWriter.Configuration?
         /// Where the journal is served to replay clients (docs/replay.md); empty: nowhere.
-        public var replayEndpoints: [String]
+        public var replayEndpoints: ReplayEndpoints
         /// When set, control requests must carry it as `"token"`.
         public var controlToken: String?
 
@@ -53,7 +53,7 @@ public final class IngestService: Service, Sendable {
             rest: MassiveRESTConfiguration? = nil, backfill: BackfillJobs.Configuration = .init(), gapRepair: Bool = true,
             gapRepairDelay: Duration = .seconds(5),
             onDemand: Bool = false, version: String = "0", security: CurveSecurity? = nil, controlToken: String? = nil,
-            journal: JournalWriter.Configuration? = nil, replayEndpoints: [String] = []
+            journal: JournalWriter.Configuration? = nil, replayEndpoints: ReplayEndpoints = []
         ) {
             self.journal = journal
             self.replayEndpoints = replayEndpoints
@@ -117,6 +117,9 @@ public final class IngestService: Service, Sendable {
         logger.info("publishing on the bus", metadata: ["endpoints": "\(publisher.endpoints.joined(separator: " "))"])
         if let replay = publisher.replay {
             logger.info("serving journal replays", metadata: ["endpoints": "\(replay.endpoints.joined(separator: " "))"])
+        }
+        if let why = publisher.replayFailure {
+            logger.warning("journal replays are not served (give --serve-replay)", metadata: ["error": "\(why)"])
         }
         let reporter = StreamPublisher(publisher: publisher, name: try Symbol(configuration.name),
                                       market: configuration.stream.endpoint.market, logger: logger)

@@ -60,7 +60,7 @@ struct BarsCommand: AsyncParsableCommand {
         let replayList = journal.replayEndpoints(beside: output)
         let secured = try security.setUp(
             context: context,
-            binds: input.map { Endpoint(parsing: $0, default: .connect) } + (output + replayList).map { Endpoint(parsing: $0, default: .bind) },
+            binds: input.map { Endpoint(parsing: $0, default: .connect) } + (output + replayList.endpoints).map { Endpoint(parsing: $0, default: .bind) },
             logger: logger)
         let service = BarsService(
             configuration: .init(

@@ -46,8 +46,9 @@ struct DemoCommand: AsyncParsableCommand {
     @OptionGroup(title: "Journal of ingest and bars") var journal: JournalOptions
 
     /// Where the demo's publisher bound to `bus` serves replays: beside its bus (docs/replay.md).
-    private func replayOf(_ bus: String) -> [String] {
-        journal.noJournal || journal.serveReplay == "none" ? [] : DefaultEndpoint.replay(beside: bus).map { [$0] } ?? []
+    private func replayOf(_ bus: String) -> ReplayEndpoints {
+        journal.noJournal || journal.serveReplay == "none"
+            ? [] : ReplayEndpoints(DefaultEndpoint.replay(beside: bus).map { [$0] } ?? [], required: false)
     }
 
     /// The journal of the demo's process `name`: `--journal DIR` holds one directory per process.

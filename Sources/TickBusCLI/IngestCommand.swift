@@ -103,7 +103,7 @@ struct IngestCommand: AsyncParsableCommand {
             : busEndpoints
         let context = try ZMQContext()
         let replayList = journal.replayEndpoints(beside: busList)
-        let binds = (busList + replayList + (controlEndpoint == "none" ? [] : [controlEndpoint])).map { Endpoint(parsing: $0, default: .bind) }
+        let binds = (busList + replayList.endpoints + (controlEndpoint == "none" ? [] : [controlEndpoint])).map { Endpoint(parsing: $0, default: .bind) }
         let secured = try security.setUp(context: context, binds: binds, logger: logger)
         let controlToken = try controlTokenFile.map(ControlTokenFile.read)
         let ingest = IngestService(

@@ -41,10 +41,10 @@ struct JournalOptions: ParsableArguments {
 
     /// Where the journal of a publisher bound to `bus` is served: --serve-replay, else beside the
     /// first bus endpoint (docs/replay.md); none without a journal.
-    func replayEndpoints(beside bus: [String]) -> [String] {
+    func replayEndpoints(beside bus: [String]) -> ReplayEndpoints {
         guard !noJournal, serveReplay != "none" else { return [] }
         if let serveReplay { return [serveReplay] }
-        return bus.first.flatMap { DefaultEndpoint.replay(beside: $0) }.map { [$0] } ?? []
+        return ReplayEndpoints(bus.first.flatMap { DefaultEndpoint.replay(beside: $0) }.map { [$0] } ?? [], required: false)
     }
 
     /// `<state directory>/journal/<name>`.
