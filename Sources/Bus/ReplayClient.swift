@@ -38,6 +38,8 @@ public final class ReplayClient {
     private let socket: Socket
     private let timeout: Duration
     private var done = true
+    /// When the server was last heard from (or the replay started).
+    private var lastHeard: Int64 = 0
 
     /// Connects to `endpoint` (`tcp://127.0.0.1:7710`); `timeout` bounds each wait for the server.
     public init(context: ZMQContext, endpoint: String, security: CurveSecurity? = nil, timeout: Duration = .seconds(30)) throws {
@@ -59,17 +61,26 @@ public final class ReplayClient {
         if !done { try send(.cancel, []) }
         try send(.replay, request.encoded())
         done = false
+        lastHeard = MonotonicClock.nanoseconds()
     }
 
-    /// Waits for the next reply and hands each of its items to `body`, granting credit for one
-    /// more batch afterwards. Returns false once the replay has ended (after its ``ReplayItem/end``).
-    public func receive(_ body: (ReplayItem) throws -> Void) throws -> Bool {
+    /// Waits up to `wait` (nil: the timeout) for the next reply and hands each of its items to
+    /// `body`, granting credit for one more batch afterwards. Returns false once the replay has
+    /// ended (after its ``ReplayItem/end``), true while it goes on (also when `wait` passed with
+    /// nothing); throws ``ReplayError/timedOut(endpoint:_:)`` once the server has been silent
+    /// for the timeout.
+    public func receive(waitingAtMost wait: Duration? = nil, _ body: (ReplayItem) throws -> Void) throws -> Bool {
         guard !done else { return false }
-        try socket.setReceiveTimeout(milliseconds: Int32(clamping: timeout.nanoseconds / 1_000_000))
-        guard let command = try socket.receive({ ReplayCommand(frame: $0) }) else {
+        let silent = MonotonicClock.nanoseconds() - lastHeard
+        let left = timeout.nanoseconds - silent
+        guard left > 0 else {
             done = true
             throw ReplayError.timedOut(endpoint: endpoint, timeout)
         }
+        let milliseconds = min(left, wait?.nanoseconds ?? left) / 1_000_000
+        try socket.setReceiveTimeout(milliseconds: Int32(clamping: max(1, milliseconds)))
+        guard let command = try socket.receive({ ReplayCommand(frame: $0) }) else { return true }
+        lastHeard = MonotonicClock.nanoseconds()
         guard let command, socket.hasMoreFrames else { throw ReplayError.protocolViolation("a reply without a command and a body") }
         var failure: (any Error)?
         _ = try socket.receiveFrame { bodyBytes in

@@ -154,9 +154,14 @@ public final class Subscriber {
     /// messages, to check heartbeats.
     public func next(timeout: Duration? = nil) throws -> BusEvent? {
         if let event = takePending() { return event }
-        while round != nil {
-            try replayStep()
-            if let event = takePending() { return event }
+        if round != nil {
+            let deadline = timeout.map { MonotonicClock.nanoseconds() + $0.nanoseconds }
+            while round != nil {
+                // Short waits, so that the caller's timeout (and its stop checks) hold.
+                try replayStep(wait: .milliseconds(min(100, max(1, (deadline ?? Int64.max) / 1_000_000 &- MonotonicClock.nanoseconds() / 1_000_000))))
+                if let event = takePending() { return event }
+                if let deadline, MonotonicClock.nanoseconds() >= deadline { return nil }
+            }
         }
         let limit = timeout.map { max(0, $0.nanoseconds / 1_000_000) }
         let wait = Int32(clamping: min(limit ?? checkIntervalMilliseconds, checkIntervalMilliseconds))
@@ -254,7 +259,7 @@ public final class Subscriber {
     }
 
     /// Handles the next reply of the round's replay; ends the round after the last endpoint.
-    private func replayStep() throws {
+    private func replayStep(wait: Duration) throws {
         guard var current = round else { return }
         guard current.endpoint < replayClients.count else { return endRound(current) }
         let client = replayClients[current.endpoint]
@@ -264,7 +269,7 @@ public final class Subscriber {
                 current.started = true
                 round = current
             }
-            let more = try client.receive { item in
+            let more = try client.receive(waitingAtMost: wait) { item in
                 guard case .message(let bytes) = item else { return }
                 let (records, mark) = (counters.records, pending.count)
                 // `handle` queues what follows its first event: the first goes before them.
