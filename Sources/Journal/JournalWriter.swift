@@ -323,6 +323,11 @@ private final class FileState: @unchecked Sendable {
     private var lastTime: Int64 = 0
     private var unsynced = false
     private var lastSync = MonotonicClock.nanoseconds()
+    /// `SECONDS` syncs run here, on a duplicate of the file's descriptor: the writer goes on
+    /// writing while the disk catches up, so a slow disk does not fill the queue.
+    private let syncQueue = DispatchQueue(label: "journal-sync")
+    /// A sync is running on `syncQueue` (the next waits for it).
+    private let syncing = Atomic<Bool>(false)
     /// The disk refused the last write: reported once until a write succeeds.
     private var failing = false
 
@@ -488,8 +493,19 @@ private final class FileState: @unchecked Sendable {
     }
 
     private func syncIfDue() {
-        guard unsynced, case .every(let interval) = configuration.sync else { return }
-        if MonotonicClock.nanoseconds() - lastSync >= interval.nanoseconds { sync() }
+        guard unsynced, fd >= 0, case .every(let interval) = configuration.sync,
+              MonotonicClock.nanoseconds() - lastSync >= interval.nanoseconds,
+              !syncing.load(ordering: .acquiring) else { return }
+        let copy = dup(fd)
+        guard copy >= 0 else { return sync() }
+        unsynced = false
+        lastSync = MonotonicClock.nanoseconds()
+        syncing.store(true, ordering: .releasing)
+        syncQueue.async { [self] in
+            _ = fdatasync(copy)
+            close(copy)
+            syncing.store(false, ordering: .releasing)
+        }
     }
 
     private func sync() {
