@@ -26,12 +26,12 @@ FUZZ_OPTIONS = -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=$(FUZZ_RSS_MB) -malloc_lim
 
 all: build
 
-## deps: libzmq and pkg-config from apt when pkg-config cannot find libzmq.
+## deps: libzmq, zlib and pkg-config from apt when pkg-config cannot find libzmq or zlib.
 deps:
-	@if ! pkg-config --exists libzmq 2>/dev/null; then \
-		echo "Installing libzmq3-dev and pkg-config (apt-get)..."; \
+	@if ! pkg-config --exists libzmq zlib 2>/dev/null; then \
+		echo "Installing libzmq3-dev, zlib1g-dev and pkg-config (apt-get)..."; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libzmq3-dev pkg-config; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libzmq3-dev zlib1g-dev pkg-config; \
 	fi
 
 ## pydeps: the Python packages of Tests/requirements.txt, when missing.

@@ -32,11 +32,13 @@ let package = Package(
             providers: [.apt(["libzmq3-dev"])]
         ),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        // zlib's crc32 for the journal's checksums.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The JSON scanner, field table and unescaper every JSON reader uses; no dependencies.
         .target(name: "JSONText"),
         .target(name: "TickBusCore", dependencies: ["JSONText"]),
         // The journal: every published message kept in files (docs/journal.md).
-        .target(name: "Journal", dependencies: ["TickBusCore"]),
+        .target(name: "Journal", dependencies: ["CZlib", "TickBusCore"]),
         .target(
             name: "Bus",
             dependencies: [

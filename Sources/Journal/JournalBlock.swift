@@ -1,10 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import TickBusCore
 
 /// A block being filled by the publishing thread or written by the writer: room for its header
 /// and payload, reused from block to block. It moves between the two threads only through the
 /// journal's queue, so only one thread touches it at a time.
 final class JournalBlock: @unchecked Sendable {
-    /// Header and payload.
+    /// Header and payload: pages of its own, returned to the system when the block is released.
     private let storage: UnsafeMutableRawBufferPointer
     /// Payload bytes used.
     private(set) var length = 0
@@ -19,14 +22,18 @@ final class JournalBlock: @unchecked Sendable {
     let isOversized: Bool
 
     /// A block that closes once its payload reaches `target` bytes, with room beyond for one
-    /// message of up to 4 KiB (a longer one gets an oversized block of its own).
-    init(target: Int, oversized: Bool = false) {
+    /// message of up to 4 KiB (a longer one gets an oversized block of its own); nil when the
+    /// system has no memory for it.
+    init?(target: Int, oversized: Bool = false) {
+        let size = JournalFormat.blockHeaderSize + target + 4 + (oversized ? 0 : 4096)
+        let pages = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0)
+        guard let pages, pages != MAP_FAILED else { return nil }
+        storage = UnsafeMutableRawBufferPointer(start: pages, count: size)
         self.target = target
         isOversized = oversized
-        storage = .allocate(byteCount: JournalFormat.blockHeaderSize + target + 4 + (oversized ? 0 : 4096), alignment: 8)
     }
 
-    deinit { storage.deallocate() }
+    deinit { munmap(storage.baseAddress, storage.count) }
 
     var isEmpty: Bool { count == 0 }
 

@@ -136,8 +136,8 @@ public final class JournalWriter: Sendable {
 }
 
 /// The publishing thread's side of a journal: copies each message into the current block and
-/// hands blocks to the writer. Belongs to one thread; allocates only while the writer's pool
-/// of blocks grows to its bound.
+/// hands blocks to the writer. Belongs to one thread; allocates only when the writer is behind
+/// by more blocks than the pool keeps idle.
 public final class JournalAppender {
     private let shared: Shared
     private var block: JournalBlock?
@@ -171,7 +171,10 @@ public final class JournalAppender {
         } else {
             // Longer than a pooled block holds (a status record of many KiB): a block of its own.
             shared.recycle(fresh)
-            let big = JournalBlock(target: message.count + 4, oversized: true)
+            guard let big = JournalBlock(target: message.count + 4, oversized: true) else {
+                dropped.add(message)
+                return
+            }
             _ = big.append(message, now: WallClock.nanoseconds())
             hand(big)
         }
@@ -232,6 +235,9 @@ final class Shared: Sendable {
     let finished = DispatchSemaphore(value: 0)
     let blockSize: Int
     let queueBlocks: Int
+    /// Written blocks kept for reuse; the writer releases any beyond, so memory follows the
+    /// queue back down after a burst.
+    static let idleBlocks = 8
 
     init(configuration: JournalWriter.Configuration) {
         blockSize = configuration.blockSize
@@ -241,7 +247,7 @@ final class Shared: Sendable {
     /// Whether the queue has room again (after a drop the appender resumes only then).
     var hasRoom: Bool { state.withLock { $0.pending.count < queueBlocks - 1 } }
 
-    /// A block to fill, or nil when all the pool's blocks wait for the writer.
+    /// A block to fill, or nil when all the pool's blocks wait for the writer (or memory is out).
     func takeFree() -> JournalBlock? {
         let (block, allocate) = state.withLock { s -> (JournalBlock?, Bool) in
             if let block = s.free.popLast() { return (block, false) }
@@ -249,7 +255,11 @@ final class Shared: Sendable {
             s.allocated += 1
             return (nil, true)
         }
-        return block ?? (allocate ? JournalBlock(target: blockSize) : nil)
+        if let block { return block }
+        guard allocate else { return nil }
+        if let fresh = JournalBlock(target: blockSize) { return fresh }
+        state.withLock { $0.allocated -= 1 }
+        return nil
     }
 
     func enqueue(_ block: JournalBlock) {
@@ -269,10 +279,14 @@ final class Shared: Sendable {
         }
     }
 
+    /// Returns a written block to the pool; one beyond ``idleBlocks`` is released by the caller
+    /// dropping it.
     func recycle(_ block: JournalBlock) {
         guard !block.isOversized else { return }
         block.reset()
-        state.withLock { $0.free.append(block) }
+        state.withLock { s in
+            if s.free.count < Self.idleBlocks { s.free.append(block) } else { s.allocated -= 1 }
+        }
     }
 
     func emit(_ event: JournalWriter.Event) {
@@ -309,6 +323,11 @@ private final class FileState: @unchecked Sendable {
     private var lastTime: Int64 = 0
     private var unsynced = false
     private var lastSync = MonotonicClock.nanoseconds()
+    /// `SECONDS` syncs run here, on a duplicate of the file's descriptor: the writer goes on
+    /// writing while the disk catches up, so a slow disk does not fill the queue.
+    private let syncQueue = DispatchQueue(label: "journal-sync")
+    /// A sync is running on `syncQueue` (the next waits for it).
+    private let syncing = Atomic<Bool>(false)
     /// The disk refused the last write: reported once until a write succeeds.
     private var failing = false
 
@@ -474,8 +493,19 @@ private final class FileState: @unchecked Sendable {
     }
 
     private func syncIfDue() {
-        guard unsynced, case .every(let interval) = configuration.sync else { return }
-        if MonotonicClock.nanoseconds() - lastSync >= interval.nanoseconds { sync() }
+        guard unsynced, fd >= 0, case .every(let interval) = configuration.sync,
+              MonotonicClock.nanoseconds() - lastSync >= interval.nanoseconds,
+              !syncing.load(ordering: .acquiring) else { return }
+        let copy = dup(fd)
+        guard copy >= 0 else { return sync() }
+        unsynced = false
+        lastSync = MonotonicClock.nanoseconds()
+        syncing.store(true, ordering: .releasing)
+        syncQueue.async { [self] in
+            _ = fdatasync(copy)
+            close(copy)
+            syncing.store(false, ordering: .releasing)
+        }
     }
 
     private func sync() {
