@@ -58,6 +58,7 @@ release: deps
 test: deps pydeps
 	$(PYTHON) wire/generate.py --check
 	$(PYTHON) Tests/golden/make_vectors.py --check
+	$(PYTHON) Tests/golden/make_journal.py --check
 	$(PYTHON) Tests/fuzz/make_seeds.py --check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
