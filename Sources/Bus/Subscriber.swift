@@ -158,7 +158,8 @@ public final class Subscriber {
             let deadline = timeout.map { MonotonicClock.nanoseconds() + $0.nanoseconds }
             while round != nil {
                 // Short waits, so that the caller's timeout (and its stop checks) hold.
-                try replayStep(wait: .milliseconds(min(100, max(1, (deadline ?? Int64.max) / 1_000_000 &- MonotonicClock.nanoseconds() / 1_000_000))))
+                let left = deadline.map { ($0 - MonotonicClock.nanoseconds()) / 1_000_000 } ?? 100
+                try replayStep(wait: .milliseconds(min(100, max(1, left))))
                 if let event = takePending() { return event }
                 if let deadline, MonotonicClock.nanoseconds() >= deadline { return nil }
             }
