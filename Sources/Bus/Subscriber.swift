@@ -171,6 +171,9 @@ public final class Subscriber {
             receiveTimeout = wait
         }
         var waited: Int64 = 0
+        // Set at the first message that reports nothing (a heartbeat, a filtered or stale
+        // record): such messages must not hold the call past its timeout.
+        var quietDeadline: Int64?
         while true {
             if messagesUntilClockCheck == 0 {
                 messagesUntilClockCheck = 1024
@@ -182,6 +185,11 @@ public final class Subscriber {
                 messagesUntilClockCheck -= 1
                 if let event { return event }
                 if round != nil { return try next(timeout: timeout) }
+                if let limit {
+                    let now = MonotonicClock.nanoseconds()
+                    if let quietDeadline, now >= quietDeadline { return takePending() }
+                    quietDeadline = quietDeadline ?? now + (limit - waited) * 1_000_000
+                }
                 continue
             }
             messagesUntilClockCheck = 0

@@ -50,9 +50,11 @@ struct BenchCommand: ParsableCommand {
         @OptionGroup var options: Options
         @Option(help: "Records in the journal.") var count = 2_000_000
         @Option(help: "Runs per figure (the median is reported).") var repeats = 3
+        @Option(help: "Seconds the recovering subscriber reads nothing.") var pause = 60.0
+        @Option(help: "Records per second published meanwhile.") var rate = 100_000
 
         func run() throws {
-            options.report(try ReplayBenchmark.run(count: count, repeats: repeats))
+            options.report(try ReplayBenchmark.run(count: count, repeats: repeats, pause: .milliseconds(Int64(pause * 1000)), rate: rate))
         }
     }
 
@@ -191,7 +193,7 @@ struct BenchCommand: ParsableCommand {
         func run() throws {
             options.report(
                 CodecBenchmark.run(count: 20_000_000) + (try BusBenchmark.run(count: 1_000_000))
-                    + (try ProxyBenchmark.run(count: 1_000_000)) + (try ReplayBenchmark.run(count: 2_000_000))
+                    + (try ProxyBenchmark.run(count: 1_000_000)) + (try ReplayBenchmark.run(count: 2_000_000, pause: .seconds(60)))
                     + DecodeBenchmark.run(events: 2_000_000) + [simulatorFigure(events: 2_000_000)]
                     + (try IngestBenchmark.run(executable: CommandLine.executablePath, seconds: 5, latencyRate: 100_000))
                     + (try ControlBenchmark.run(executable: CommandLine.executablePath, requests: 20_000, backfillDays: 10))
