@@ -223,9 +223,10 @@ private struct ServeLoop {
                 // A damaged file shows as a gap to the client; the cursor goes on with the next.
                 break
             case .head:
+                // Counted first: a client that has its END sees it counted.
+                counters.update { $0.completed += 1 }
                 let body = ReplayEnd(messages: replay.messages, headTime: replay.cursor.lastTime).encoded()
                 _ = try body.withUnsafeBytes { try send(replay.client, .end, $0) }
-                counters.update { $0.completed += 1 }
                 return false
             }
             return true
@@ -245,8 +246,8 @@ private struct ServeLoop {
     }
 
     private func refuse(_ client: [UInt8], _ failure: ReplayFailure, _ text: String) {
-        _ = try? ReplayRefusal(failure, text).encoded().withUnsafeBytes { try send(client, .error, $0) }
         counters.update { $0.refused += 1 }
+        _ = try? ReplayRefusal(failure, text).encoded().withUnsafeBytes { try send(client, .error, $0) }
     }
 
     private mutating func end(at index: Int) {

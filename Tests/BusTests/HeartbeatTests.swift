@@ -65,6 +65,21 @@ import ZeroMQ
         #expect(watcher.counters.heartbeats == UInt64(heartbeats.count))
     }
 
+    @Test func aTimeoutLongerThanTheHeartbeatIntervalStillEnds() throws {
+        let context = try ZMQContext()
+        let service = try PublisherService(context: context, configuration: .init(
+            name: "beats", endpoints: ["tcp://127.0.0.1:*"], heartbeatInterval: .milliseconds(50)))
+        defer { service.stop() }
+        let subscriber = try Subscriber(context: context, configuration: .init(
+            endpoints: service.endpoints, filters: [filter("T.NONE")], heartbeatTimeout: .seconds(60)))
+        // Heartbeats arrive every 50 ms and report nothing: the call still returns nil on time.
+        let start = nowMilliseconds()
+        #expect(try subscriber.next(timeout: .milliseconds(400)) == nil)
+        let took = nowMilliseconds() - start
+        #expect(took >= 300 && took < 3000, "next(timeout: 400 ms) took \(took) ms")
+        #expect(subscriber.counters.heartbeats > 0)
+    }
+
     @Test func silentPublisherAndResume() throws {
         let context = try ZMQContext()
         let publisher = try Publisher(context: context, configuration: .init(
