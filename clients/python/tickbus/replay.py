@@ -512,7 +512,7 @@ class AsyncReplayClient(_ClientBase):
         """The next reply, waiting up to `timeout` without blocking the event loop."""
         if not self.active:
             raise ReplayError("no replay in progress: start() one")
-        if not self._socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        if not int(self._socket.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
             if not await self._async.poll(self._timeout_ms, zmq.POLLIN):
                 raise self._timed_out()
         return self._reply(self._socket.recv_multipart(zmq.NOBLOCK))
