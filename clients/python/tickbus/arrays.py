@@ -290,8 +290,8 @@ def _decode_in_order(tracker, messages: list):
     kinds = buffer[starts + ends + 4]
     updates = {}
     # A recovering subscriber's tracker keeps each topic's last in-order ts_recv.
-    received = getattr(tracker, "received", None)
-    received_updates = {}
+    received: Optional[dict] = getattr(tracker, "received", None)
+    received_updates: dict = {}
     results = []
     heartbeat_names = []
     for code in np.unique(kinds).tolist():
@@ -347,7 +347,7 @@ def _decode_rows(tracker, messages: list) -> Batch:
     batch = Batch()
     events = batch.events
     # A recovering subscriber's tracker keeps each topic's last in-order ts_recv.
-    received = getattr(tracker, "received", None)
+    received: Optional[dict] = getattr(tracker, "received", None)
     groups = {1: ([], []), 2: ([], []), 3: ([], []), 5: ([], [])}
     others = []
     order = []  # per message: (kind code or 0 for "decode alone", row in its group)
@@ -408,13 +408,14 @@ def _decode_rows(tracker, messages: list) -> Batch:
             resumed = tracker.note_heartbeat(symbols[n].decode("ascii"))
             if resumed is not None:
                 events.append(resumed)
-        position = received is not None and tracker.positions.get(text)
+        position = tracker.positions.get(text) if times is not None else None
         check = sequence(text, epochs[n], seqs[n])
         if check is not None:
             if check is STALE:
                 continue
             events.append(check)
-        if times is not None and symbols is None and (check is None or position[0] != epochs[n]):
+        if received is not None and times is not None and symbols is None and (
+                check is None or (position is not None and position[0] != epochs[n])):
             received[text] = times[n]
         if everything or wanted(message):
             keep[n] = True
