@@ -100,6 +100,10 @@ def test_since_and_endpoints():
         Subscriber("ipc:///tmp/nothing-here", replay=True)
     with pytest.raises(ValueError):
         Subscriber("tcp://127.0.0.1:7700", replay=False, since="start")
+    with pytest.raises(ValueError):
+        Subscriber("tcp://127.0.0.1:7700", replay=[], since="start")
+    with pytest.raises(ValueError):
+        Subscriber("tcp://127.0.0.1:7700", since="9:30")
 
 
 def frame_batch(messages) -> bytes:

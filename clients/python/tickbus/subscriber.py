@@ -424,9 +424,10 @@ def _replay_endpoints(replay: ReplayArg, since: SinceArg, endpoints: List[str]) 
         return []
     if replay is True:
         return [replay_endpoint(e) for e in endpoints]
-    if isinstance(replay, str):
-        return [replay]
-    return list(replay)
+    found = [replay] if isinstance(replay, str) else list(replay)
+    if since is not None and not found:
+        raise ValueError("since needs replay endpoints (replay=True or a list)")
+    return found
 
 
 class _Base:
