@@ -683,3 +683,51 @@ def test_async_subscriber_with_recovery(spawn, tmp_path):
                                                array["sequence"].tolist()):
                 seen[prefix + symbol.decode()].append((epoch, sequence))
     assert not once_in_order(seen)
+
+
+def test_async_next_batch_fills_a_gap(fake_server):
+    replayed = [stamp(QUOTE, 7, s) for s in (3, 4, 5, 6)]
+    server = fake_server(lambda request: [(b"BATCH", frame_batch(replayed)), END])
+    pub = BusPublisher()
+
+    async def main():
+        async with AsyncSubscriber(pub.endpoint, ["Q.AAPL", "T.AAPL"], replay=server.endpoint,
+                                   replay_timeout=5) as sub:
+            await asyncio.get_running_loop().run_in_executor(None, pub.wait_for, [b"Q.AAPL ", b"T.AAPL "])
+            live_scenario(pub)
+            quotes, trades, events = [], [], []
+            deadline = time.monotonic() + 10
+            while len(quotes) + len(trades) < 8 and time.monotonic() < deadline:
+                batch = await sub.next_batch(timeout=0.2)
+                quotes += batch.quotes["sequence"].tolist()
+                trades += batch.trades["sequence"].tolist()
+                events += batch.events
+            return quotes, trades, events, sub.counters
+
+    try:
+        quotes, trades, events, c = asyncio.run(main())
+    finally:
+        pub.close()
+    assert quotes == list(range(1, 8)) and trades == [1] and events == []
+    assert (c.gaps, c.recovered, c.stale) == (0, 4, 1)
+
+
+@pytest.mark.parametrize("since", ["start", datetime(2026, 12, 3, 14, 30, tzinfo=timezone.utc)])
+def test_a_late_start_replays_first(fake_server, since):
+    replayed = [stamp(QUOTE, 7, s) for s in (1, 2, 3)]
+    server = fake_server(lambda request: [(b"BATCH", frame_batch(replayed)), END])
+    pub = BusPublisher()
+    try:
+        with Subscriber(pub.endpoint, ["Q.AAPL"], replay=server.endpoint, since=since, replay_timeout=5) as sub:
+            pub.wait_for([b"Q.AAPL "])
+            pub.send(stamp(QUOTE, 7, 3), stamp(QUOTE, 7, 4), stamp(QUOTE, 7, 5))
+            assert summaries(read_all(sub, 5)) == [("Q.AAPL", 7, s) for s in range(1, 6)]
+            assert (sub.counters.recovered, sub.counters.stale) == (3, 1)
+    finally:
+        pub.close()
+    (request,) = server.requests
+    assert request["filters"] == [b"Q.AAPL "] and request["positions"] == {}
+    if since == "start":
+        assert (request["start"], request["time"]) == (BEGINNING, 0)
+    else:
+        assert (request["start"], request["time"]) == (TIME, 1796308200 * 10**9)
