@@ -220,7 +220,7 @@ class _Round:
     `Subscriber.Round`). Live messages wait in the socket meanwhile; the one that showed the loss
     is `held` and handled again once the round is over."""
 
-    __slots__ = ("request", "endpoint", "started", "held", "attempt")
+    __slots__ = ("request", "endpoint", "started", "held", "attempt", "not_until")
 
     def __init__(self, request: ReplayRequest, held: Optional[bytes] = None, attempt: int = 0):
         self.request = request
@@ -231,10 +231,21 @@ class _Round:
         #: Rounds run for the held message so far, this one included (the journal may lag the
         #: bus by milliseconds: up to 3, then its loss is reported).
         self.attempt = attempt
+        #: A repeated round starts no earlier than this (time.monotonic()): ROUND_DELAYS.
+        self.not_until = 0.0
+
+    def delay(self) -> float:
+        """Seconds to wait before this round's first request (0 for a first round)."""
+        return self.not_until - time.monotonic() if self.not_until else 0.0
 
 
 #: Rounds for one held message before its loss is reported.
 MAX_ROUNDS = 3
+#: Seconds between the end of a round and the next one for the same held message: the journal
+#: writes a partial block once its first message is 2 ms old, and its writer may be behind, so
+#: rounds back to back (a millisecond each on a fast server) can all miss what was published
+#: just before the held message.
+ROUND_DELAYS = (0.0, 0.01, 0.1)
 
 
 class _RecoveringTracker(_Tracker):
@@ -251,6 +262,19 @@ class _RecoveringTracker(_Tracker):
         self.recover = True
         self.attempt = 0
         self.round: Optional[_Round] = None
+        #: topic -> the epochs it has left (a restart taken): a replay that reaches back into one
+        #: (the topic had no position in the epoch asked for) brings duplicates.
+        self.left: Dict[str, set] = {}
+
+    def sequence(self, topic: str, epoch: int, sequence: int):
+        position = self.positions.get(topic)
+        if position is not None and position[0] != epoch:
+            left = self.left.get(topic)
+            if left is not None and epoch in left:
+                self.counters.stale += 1
+                return STALE
+            self.left.setdefault(topic, set()).add(position[0])
+        return super().sequence(topic, epoch, sequence)
 
     def handle(self, message: bytes):
         try:
@@ -277,7 +301,8 @@ class _RecoveringTracker(_Tracker):
         elif position is None:
             positions[topic] = (epoch, sequence)
             self.received[topic] = record.ts_recv
-        elif position[0] == epoch and sequence <= position[1]:
+        elif position[0] == epoch and sequence <= position[1] or (
+                position[0] != epoch and epoch in self.left.get(topic, ())):
             self.counters.stale += 1
             return self._first(events, None)
         elif self.recover and not heartbeat:
@@ -304,6 +329,8 @@ class _RecoveringTracker(_Tracker):
         sequences = {t: p[1] for t, p in self.positions.items() if p[0] == epoch}
         request = ReplayRequest.after(epoch, sequences, not_before, self.filters)
         self.round = _Round(request, message, self.attempt + 1)
+        if self.attempt:
+            self.round.not_until = time.monotonic() + ROUND_DELAYS[min(self.attempt, len(ROUND_DELAYS) - 1)]
 
 
 class _Collector:
@@ -578,6 +605,10 @@ class _Base:
         current = self._tracker.round
         try:
             if not current.started:
+                delay = current.delay()
+                if delay > 0:
+                    time.sleep(delay)
+                current.not_until = 0.0
                 current.started = True
                 client.start(current.request)
             reply = client.receive()
@@ -850,6 +881,12 @@ class AsyncSubscriber(_Base):
         current = self._tracker.round
         try:
             if not current.started:
+                delay = current.delay()
+                if delay > 0:
+                    import asyncio
+
+                    await asyncio.sleep(delay)
+                current.not_until = 0.0
                 current.started = True
                 client.start(current.request)
             reply = await client.receive()
