@@ -779,3 +779,42 @@ def test_repeated_rounds_wait_for_the_journal(fake_server):
     finally:
         pub.close()
     assert len(server.requests) == 3
+
+
+def test_a_topic_first_seen_live_after_a_late_start_gets_its_first_records(fake_server):
+    """The late start's replay ended at the journal's head (head time H); T.AAPL's first records
+    were published after it and before the subscription took effect (ZeroMQ's slow joiner), so
+    its first live record is number 3: its epoch is replayed from a second before H."""
+    head = 1_800_000_000_000_000_000
+
+    def script(request):
+        if request["start"] == BEGINNING:
+            return [(b"BATCH", frame_batch([stamp(QUOTE, 7, 1)])), (b"END", struct.pack("<Qq", 1, head))]
+        return [(b"BATCH", frame_batch([stamp(TRADE, 7, 1), stamp(TRADE, 7, 2), stamp(TRADE, 7, 3)])), END]
+
+    server = fake_server(script)
+    pub = BusPublisher()
+    try:
+        with Subscriber(pub.endpoint, ["Q.AAPL", "T.AAPL"], replay=server.endpoint, since="start",
+                        replay_timeout=5) as sub:
+            pub.wait_for([b"Q.AAPL ", b"T.AAPL "])
+            pub.send(stamp(TRADE, 7, 3), stamp(TRADE, 7, 4), stamp(QUOTE, 7, 2))
+            assert summaries(read_all(sub, 6)) == [("Q.AAPL", 7, 1), ("T.AAPL", 7, 1), ("T.AAPL", 7, 2),
+                                                   ("T.AAPL", 7, 3), ("T.AAPL", 7, 4), ("Q.AAPL", 7, 2)]
+            c = sub.counters
+            assert (c.recovered, c.stale, c.gaps) == (4, 1, 0)
+    finally:
+        pub.close()
+    first, second = server.requests
+    assert second["start"] == AFTER and second["epoch"] == 7 and second["positions"] == {"Q.AAPL": 1}
+    assert second["time"] == head - 1_000_000_000
+    # Without a late start, a topic first seen mid-stream is just taken as it comes.
+    pub = BusPublisher()
+    try:
+        with Subscriber(pub.endpoint, ["T.AAPL"], replay=server.endpoint, replay_timeout=5) as sub:
+            pub.wait_for([b"T.AAPL "])
+            pub.send(stamp(TRADE, 7, 3))
+            assert summaries(read_all(sub, 1)) == [("T.AAPL", 7, 3)]
+    finally:
+        pub.close()
+    assert len(server.requests) == 2

@@ -220,7 +220,7 @@ class _Round:
     `Subscriber.Round`). Live messages wait in the socket meanwhile; the one that showed the loss
     is `held` and handled again once the round is over."""
 
-    __slots__ = ("request", "endpoint", "started", "held", "attempt", "not_until")
+    __slots__ = ("request", "endpoint", "started", "held", "attempt", "not_until", "initial")
 
     def __init__(self, request: ReplayRequest, held: Optional[bytes] = None, attempt: int = 0):
         self.request = request
@@ -233,6 +233,8 @@ class _Round:
         self.attempt = attempt
         #: A repeated round starts no earlier than this (time.monotonic()): ROUND_DELAYS.
         self.not_until = 0.0
+        #: The late start's round.
+        self.initial = False
 
     def delay(self) -> float:
         """Seconds to wait before this round's first request (0 for a first round)."""
@@ -265,6 +267,12 @@ class _RecoveringTracker(_Tracker):
         #: topic -> the epochs it has left (a restart taken): a replay that reaches back into one
         #: (the topic had no position in the epoch asked for) brings duplicates.
         self.left: Dict[str, set] = {}
+        #: After a late start: its time (0 for the journal's start), and when the journals' heads
+        #: were when its replay ended (ns UTC, 0 unknown). A topic first seen live after it with a
+        #: sequence number past 1 lost its first records between the replay's end and the
+        #: subscription taking effect (ZeroMQ's slow joiner): they are replayed too.
+        self.late_start: Optional[int] = None
+        self.caught_up = 0
 
     def sequence(self, topic: str, epoch: int, sequence: int):
         position = self.positions.get(topic)
@@ -299,6 +307,9 @@ class _RecoveringTracker(_Tracker):
             if not heartbeat:
                 self.received[topic] = record.ts_recv
         elif position is None:
+            if sequence > 1 and self.late_start is not None and self.recover and not heartbeat:
+                self.start_round(topic, epoch, message)
+                return None
             positions[topic] = (epoch, sequence)
             self.received[topic] = record.ts_recv
         elif position[0] == epoch and sequence <= position[1] or (
@@ -325,7 +336,10 @@ class _RecoveringTracker(_Tracker):
     def start_round(self, topic: str, epoch: int, message: Optional[bytes]) -> None:
         """A round replaying everything after the positions of `epoch` (and every later epoch),
         not before a second before `topic`'s last record in order, holding `message`."""
-        not_before = max(0, self.received.get(topic, 0) - 1_000_000_000)
+        if topic in self.positions:
+            not_before = max(0, self.received.get(topic, 0) - 1_000_000_000)
+        else:  # a topic first seen after a late start: only what followed its replay
+            not_before = max(self.late_start or 0, self.caught_up - 1_000_000_000 if self.caught_up else 0)
         sequences = {t: p[1] for t, p in self.positions.items() if p[0] == epoch}
         request = ReplayRequest.after(epoch, sequences, not_before, self.filters)
         self.round = _Round(request, message, self.attempt + 1)
@@ -496,6 +510,8 @@ class _Base:
                 request = (ReplayRequest.beginning(self.filters) if start is None
                            else ReplayRequest.at(start, self.filters))
                 tracker.round = _Round(request)
+                tracker.round.initial = True
+                tracker.late_start = start or 0
             # No per-message cost without recovery: the recovering methods replace the others.
             setattr(self, "next", self._next_recovering)
             setattr(self, "next_batch", self._next_batch_recovering)
@@ -563,6 +579,9 @@ class _Base:
             sink(messages)
             client.credit(1)
         elif kind is ReplayEnd:
+            tracker = self._tracker
+            if tracker.round.initial and reply.head_time:
+                tracker.caught_up = min(tracker.caught_up or reply.head_time, reply.head_time)
             self._next_endpoint()
         else:  # a hole: what the journal lacks shows as a gap after the round
             client.credit(1)
