@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, wait_until
 from tickbus import Bar, Subscriber
 from test_live import Bus
 
@@ -41,6 +41,8 @@ def run(code, bus, tmp_path, name, stop_after_lines=None, timeout=120):
     """Runs `code` with the demo's endpoints replaced by `bus`'s; its stdout. With
     `stop_after_lines`, an example that runs forever is stopped once it printed that many."""
     code = code.replace("tcp://127.0.0.1:7700", bus.bus).replace("tcp://127.0.0.1:7701", bus.control)
+    if hasattr(bus, "replay"):
+        code = code.replace("tcp://127.0.0.1:7710", bus.replay)
     out_path = tmp_path / f"{name}.out"
     with open(out_path, "w") as out, open(tmp_path / f"{name}.err", "w") as err:
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=err, cwd=tmp_path,
@@ -71,7 +73,7 @@ def examples():
 def test_every_example_is_covered(examples):
     client, root = examples
     assert set(client) == {"Subscribe", "A DataFrame of live bars", "Decoding messages yourself", "Control",
-                           "Across hosts: CURVE", "Journal files"}  # the last run by test_curve.py, against a CURVE ingest
+                           "Across hosts: CURVE", "Journal files", "Replay and recovery"}  # the last run by test_curve.py, against a CURVE ingest
     assert [heading for heading, _ in root] == ["Python"]
 
 
@@ -137,3 +139,14 @@ def test_journal_example_reads_the_golden_journal(examples, tmp_path):
     assert lines[2] == "['EUR/USD', 'AAPL'] [1.09412, 189.98]", lines
     assert lines[3:5] == ["S.ingest", "S.bars"], lines
     assert lines[5] == "{'.tickbus/journal/ingest/20240102T142955Z-673fc980-0001.tbj': []}", lines
+
+
+def test_replay_example_gets_the_journal_then_live(examples, spawn, tmp_path):
+    from test_replay import ReplayBus
+    from tickbus import journal
+
+    bus = ReplayBus(spawn, tmp_path)  # ingest's replay endpoint at the bus's port + 10
+    wait_until(lambda: bus.journal.exists() and sum(1 for _ in journal.messages(bus.journal, topics=["T.AAPL"])) >= 20,
+               timeout=60)
+    lines = [l for l in run(examples[0]["Replay and recovery"], bus, tmp_path, "replay") if not l.startswith("!!")]
+    assert lines == ["[1, 2, 3] True True", "True"], lines

@@ -3,11 +3,13 @@
 - `decode(message)`: one bus message (topic, space, record) → `Trade`, `Quote`, `Bar`, `Status`
   or `Heartbeat`, or `WireError` (docs/wire-format.md).
 - `Subscriber` / `AsyncSubscriber`: records from the bus with gap, restart and silence events
-  (docs/bus.md).
+  (docs/bus.md); with `replay=` / `since=` gaps, restarts and a late start are filled from the
+  publishers' journals (docs/replay.md).
 - `Control`: the control socket of `tickbus ingest` (docs/control.md).
 - `curve_options(secret_key, server_key)`: socket options of a CURVE client from `tickbus keygen`
   files, for `Subscriber`, `AsyncSubscriber` and `Control` (docs/security.md).
 - `tickbus.arrays`: numpy dtypes, `decode_batch` and `to_pandas` (needs numpy / pandas).
+- `tickbus.replay`: the replay protocol (`ReplayClient`, `replay(endpoint, topics, since)`).
 - `tickbus.journal`: journal files (docs/journal.md) as messages, numpy arrays or DataFrames,
   with their headers, holes and problems (needs numpy / pandas).
 """

@@ -289,6 +289,9 @@ def _decode_in_order(tracker, messages: list):
         return None
     kinds = buffer[starts + ends + 4]
     updates = {}
+    # A recovering subscriber's tracker keeps each topic's last in-order ts_recv.
+    received: Optional[dict] = getattr(tracker, "received", None)
+    received_updates: dict = {}
     results = []
     heartbeat_names = []
     for code in np.unique(kinds).tolist():
@@ -318,12 +321,16 @@ def _decode_in_order(tracker, messages: list):
             if position is not None and (position[0] != array["epoch"][f] or position[1] + 1 != array["sequence"][f]):
                 return None
             updates[text] = (int(array["epoch"][l]), int(array["sequence"][l]))
+            if received is not None and code != 5:
+                received_updates[text] = int(array["ts_recv"][l])
             wanted.append(tracker.everything or message.startswith(tracker.prefixes))
         keep = np.array(wanted, dtype=bool)[inverse]
         if code == 5:
             heartbeat_names += [s.decode("ascii") for s in array["symbol"].tolist()]
         results.append((code, array if keep.all() else array[keep]))
     tracker.positions.update(updates)
+    if received is not None:
+        received.update(received_updates)
     for name in heartbeat_names:
         tracker.note_heartbeat(name)
     for code, array in results:
@@ -339,6 +346,8 @@ def _decode_rows(tracker, messages: list) -> Batch:
 
     batch = Batch()
     events = batch.events
+    # A recovering subscriber's tracker keeps each topic's last in-order ts_recv.
+    received: Optional[dict] = getattr(tracker, "received", None)
     groups = {1: ([], []), 2: ([], []), 3: ([], []), 5: ([], [])}
     others = []
     order = []  # per message: (kind code or 0 for "decode alone", row in its group)
@@ -359,7 +368,8 @@ def _decode_rows(tracker, messages: list) -> Batch:
             array, ok = _decode_kind(group, ends, code)
             symbols = array["symbol"].tolist() if code == 5 else None
             decoded[code] = (array, ok.tolist(), ends, array["epoch"].tolist(),
-                             array["sequence"].tolist(), symbols, [False] * len(group))
+                             array["sequence"].tolist(), symbols, [False] * len(group),
+                             array["ts_recv"].tolist() if received is not None else None)
     counters = tracker.counters
     sequence = tracker.sequence
     wanted = tracker.wanted
@@ -381,7 +391,7 @@ def _decode_rows(tracker, messages: list) -> Batch:
         if code == 0:
             alone(others[n])
             continue
-        array, ok_rows, ends, epochs, seqs, symbols, keep = decoded[code]
+        array, ok_rows, ends, epochs, seqs, symbols, keep, times = decoded[code]
         if not ok_rows[n]:
             error = _error(groups[code][0][n], code)
             counters.invalid[error.category] = counters.invalid.get(error.category, 0) + 1
@@ -398,14 +408,18 @@ def _decode_rows(tracker, messages: list) -> Batch:
             resumed = tracker.note_heartbeat(symbols[n].decode("ascii"))
             if resumed is not None:
                 events.append(resumed)
+        position = tracker.positions.get(text) if times is not None else None
         check = sequence(text, epochs[n], seqs[n])
         if check is not None:
             if check is STALE:
                 continue
             events.append(check)
+        if received is not None and times is not None and symbols is None and (
+                check is None or (position is not None and position[0] != epochs[n])):
+            received[text] = times[n]
         if everything or wanted(message):
             keep[n] = True
-    for code, (array, _, _, _, _, _, keep) in decoded.items():
+    for code, (array, _, _, _, _, _, keep, _) in decoded.items():
         kept = sum(keep)
         counters.records += kept
         setattr(batch, _ATTRIBUTES[code], array if kept == len(keep) else array[np.array(keep, dtype=bool)])
