@@ -35,17 +35,27 @@ public enum ReplayError: Error, Sendable, Equatable, CustomStringConvertible {
 /// the thread that creates it.
 public final class ReplayClient {
     public let endpoint: String
-    private let socket: Socket
+    private var socket: Socket
+    private let context: ZMQContext
+    private let security: CurveSecurity?
     private let timeout: Duration
     private var done = true
     /// When the server was last heard from (or the replay started).
     private var lastHeard: Int64 = 0
+    /// The last replay timed out: its replies may still come.
+    private var abandoned = false
 
     /// Connects to `endpoint` (`tcp://127.0.0.1:7710`); `timeout` bounds each wait for the server.
     public init(context: ZMQContext, endpoint: String, security: CurveSecurity? = nil, timeout: Duration = .seconds(30)) throws {
         self.endpoint = endpoint
         self.timeout = timeout
-        socket = try Socket(context, .dealer)
+        self.context = context
+        self.security = security
+        socket = try Self.connect(context, endpoint, security)
+    }
+
+    private static func connect(_ context: ZMQContext, _ endpoint: String, _ security: CurveSecurity?) throws -> Socket {
+        let socket = try Socket(context, .dealer)
         try socket.setLinger(milliseconds: 0)
         try socket.setMaxMessageSize(Int64(JournalFormat.maxPayload) + 4096)
         let parsed = Endpoint(parsing: endpoint, default: .connect)
@@ -54,11 +64,16 @@ public final class ReplayClient {
         } catch let error as ZMQError {
             throw BusError.connectFailed(parsed.address, error.message)
         }
+        return socket
     }
 
-    /// Starts a replay (ending one in progress).
+    /// Starts a replay (ending one in progress). The protocol has no request ids, so after a
+    /// replay that did not end (cancelled, timed out) the client reconnects: late replies of
+    /// the old one cannot be taken for the new one's.
     public func start(_ request: ReplayRequest) throws {
         if !done { try send(.cancel, []) }
+        if abandoned || !done { socket = try Self.connect(context, endpoint, security) }
+        abandoned = false
         try send(.replay, request.encoded())
         done = false
         lastHeard = MonotonicClock.nanoseconds()
@@ -75,6 +90,7 @@ public final class ReplayClient {
         let left = timeout.nanoseconds - silent
         guard left > 0 else {
             done = true
+            abandoned = true
             throw ReplayError.timedOut(endpoint: endpoint, timeout)
         }
         let milliseconds = min(left, wait?.nanoseconds ?? left) / 1_000_000

@@ -48,15 +48,20 @@ public struct SequenceTracker: Sendable {
         return .inOrder
     }
 
-    /// Sets where `topic` stands, as if the record `epoch`/`sequence` were the last one seen
-    /// (keeping the receive time of the last record seen).
-    public mutating func reset(_ topic: Topic, epoch: UInt32, sequence: UInt64) {
-        positions.update(topic) { $0 = Position(seen: true, epoch: epoch, sequence: sequence, tsRecv: $0.tsRecv) }
+    /// Sets where `topic` stands, as if the record `epoch`/`sequence`, received at `tsRecv`, were
+    /// the last one seen in order.
+    public mutating func reset(_ topic: Topic, epoch: UInt32, sequence: UInt64, tsRecv: Int64) {
+        positions.update(topic) { $0 = Position(seen: true, epoch: epoch, sequence: sequence, tsRecv: tsRecv) }
     }
 
-    /// The receive time of the last record seen on `topic` in order (0 before one).
-    public mutating func lastReceived(_ topic: Topic) -> Int64 {
-        positions.update(topic) { $0.tsRecv }
+    /// Forgets `topic`, as if none of its records had been seen.
+    public mutating func forget(_ topic: Topic) {
+        positions.update(topic) { $0 = Position() }
+    }
+
+    /// Whether a record of `topic` was seen, and the receive time of its last one in order.
+    public mutating func state(of topic: Topic) -> (seen: Bool, tsRecv: Int64) {
+        positions.update(topic) { ($0.seen, $0.tsRecv) }
     }
 
     /// The last sequence number of every topic seen in `epoch`.

@@ -1,3 +1,4 @@
+import Foundation
 import Journal
 import TickBusCore
 import ZeroMQ
@@ -105,6 +106,12 @@ public final class Subscriber {
     private let replayClients: [ReplayClient]
     /// The replay in progress, if any.
     private var round: Round?
+    /// After a late start: the journal's head when its replay ended (ns UTC). A topic first seen
+    /// live past its first record lost those to ZeroMQ's slow joiner after that head.
+    private var lateStartHead: Int64?
+    /// Epochs in the order this subscriber met them (live, or in a replay's journal order): a
+    /// replayed record of an epoch its topic has left is stale, not a restart backwards.
+    private var epochOrder: [UInt32: Int] = [:]
 
     /// A replay that fills what the live stream lost, from each replay endpoint in turn. Live
     /// messages wait in the socket meanwhile; the one that showed the loss is held.
@@ -116,6 +123,10 @@ public final class Subscriber {
         var held: [UInt8]?
         /// Rounds already run for the held message (the journal may lag the bus by milliseconds).
         var attempt = 0
+        /// When the request may go (monotonic ns): a repeated round waits for the journal.
+        var startAt: Int64 = 0
+        /// The journal's head as the replay's END said (ns UTC).
+        var headTime: Int64 = 0
     }
 
     /// Connects to every endpoint and subscribes to the filters and to heartbeats.
@@ -227,23 +238,35 @@ public final class Subscriber {
         }
         var first: BusEvent?
         if topic.kind == .heartbeat { first = noteHeartbeat(from: header.symbol) }
-        let tsRecv = recover ? tracker.lastReceived(topic) : 0
+        // Heartbeats are not journaled: their losses are only reported.
+        let recover = recover && topic.kind != .heartbeat
+        let known = recover ? tracker.state(of: topic) : (seen: true, tsRecv: 0)
         switch tracker.check(topic, header) {
+        case .inOrder where recover && !known.seen && header.sequence > 1 && attempt == 0 && lateStartHead != nil:
+            tracker.forget(topic)
+            startRound(after: header.epoch, notBefore: lateStartHead ?? 0, holding: message, attempt: attempt)
+            return first
         case .inOrder:
             break
         case .gap(let expected, _) where recover:
-            tracker.reset(topic, epoch: header.epoch, sequence: expected - 1)
-            startRound(after: header.epoch, notBefore: tsRecv, holding: message, attempt: attempt)
+            tracker.reset(topic, epoch: header.epoch, sequence: expected - 1, tsRecv: known.tsRecv)
+            startRound(after: header.epoch, notBefore: known.tsRecv, holding: message, attempt: attempt)
             return first
-        case .restart(let previous, let last, _) where recover:
-            tracker.reset(topic, epoch: previous, sequence: last)
-            startRound(after: previous, notBefore: tsRecv, holding: message, attempt: attempt)
+        case .restart(let previous, let last, let epoch) where isOlder(epoch, than: previous):
+            tracker.reset(topic, epoch: previous, sequence: last, tsRecv: known.tsRecv)
+            counters.stale += 1
+            return first
+        case .restart(let previous, let last, let epoch) where recover:
+            noteEpochs(previous, epoch)
+            tracker.reset(topic, epoch: previous, sequence: last, tsRecv: known.tsRecv)
+            startRound(after: previous, notBefore: known.tsRecv, holding: message, attempt: attempt)
             return first
         case .gap(let expected, let received):
             counters.gaps += 1
             counters.lost += received - expected
             report(.gap(topic: topic, expected: expected, received: received, lost: received - expected), &first)
         case .restart(let previous, _, let epoch):
+            noteEpochs(previous, epoch)
             if reportedRestarts.insert(UInt64(previous) << 32 | UInt64(epoch)).inserted {
                 counters.restarts += 1
                 report(.restart(topic: topic, previousEpoch: previous, epoch: epoch), &first)
@@ -264,7 +287,22 @@ public final class Subscriber {
     private func startRound(after epoch: UInt32, notBefore: Int64, holding message: UnsafeRawBufferPointer, attempt: Int) {
         // Nothing missing was received more than a second before the last record in order.
         let start = JournalStart.after(epoch: epoch, sequences: tracker.sequences(in: epoch), notBefore: max(0, notBefore - 1_000_000_000))
-        round = Round(request: ReplayRequest(filters: configuration.filters, start: start), held: Array(message), attempt: attempt + 1)
+        // A repeat waits 10 ms, then 100 ms: the journal writes within milliseconds of the bus.
+        let delay: Int64 = attempt == 0 ? 0 : attempt == 1 ? 10_000_000 : 100_000_000
+        round = Round(request: ReplayRequest(filters: configuration.filters, start: start), held: Array(message), attempt: attempt + 1,
+                      startAt: MonotonicClock.nanoseconds() + delay)
+    }
+
+    /// Records the order in which epochs were met: `previous` before `epoch`.
+    private func noteEpochs(_ previous: UInt32, _ epoch: UInt32) {
+        if epochOrder[previous] == nil { epochOrder[previous] = epochOrder.count }
+        if epochOrder[epoch] == nil { epochOrder[epoch] = epochOrder.count }
+    }
+
+    /// Whether `epoch` was met before `other` (so a record of it is from the past).
+    private func isOlder(_ epoch: UInt32, than other: UInt32) -> Bool {
+        guard let a = epochOrder[epoch], let b = epochOrder[other] else { return false }
+        return a < b
     }
 
     /// Handles the next reply of the round's replay; ends the round after the last endpoint.
@@ -274,17 +312,26 @@ public final class Subscriber {
         let client = replayClients[current.endpoint]
         do {
             if !current.started {
+                let early = current.startAt - MonotonicClock.nanoseconds()
+                if early > 0 {
+                    Thread.sleep(forTimeInterval: Double(min(early, wait.nanoseconds)) / 1e9)
+                    return
+                }
                 try client.start(current.request)
                 current.started = true
                 round = current
             }
+            var head: Int64 = 0
             let more = try client.receive(waitingAtMost: wait) { item in
+                if case .end(let end) = item { head = end.headTime }
                 guard case .message(let bytes) = item else { return }
                 let (records, mark) = (counters.records, pending.count)
                 // `handle` queues what follows its first event: the first goes before them.
                 if let event = handle(bytes, recover: false) { pending.insert(event, at: mark) }
                 counters.recovered += counters.records - records
             }
+            current.headTime = max(current.headTime, head)
+            round = current
             if more { return }
         } catch let error as ReplayError {
             // An epoch another publisher's journal does not hold is not a failure.
@@ -301,9 +348,15 @@ public final class Subscriber {
         round = nil
         let now = MonotonicClock.nanoseconds()
         for name in publishers.keys { publishers[name]?.lastSeen = now }
-        guard let held = finished.held else { return }
+        guard let held = finished.held else {
+            // A late start's replay: topics first seen live from now on may have lost their start.
+            lateStartHead = finished.headTime > 0 ? finished.headTime : WallClock.nanoseconds()
+            return
+        }
+        let mark = pending.count
+        // `handle` queues what follows its first event: the first goes before them.
         let event = held.withUnsafeBytes { handle($0, recover: finished.attempt < 3, attempt: finished.attempt) }
-        if let event { pending.append(event) }
+        if let event { pending.insert(event, at: mark) }
     }
 
     /// The first event of a message is returned, the others queued after it (a heartbeat can

@@ -92,4 +92,59 @@ import ZeroMQ
         for (topic, numbers) in sequences(records) { #expect(numbers == Array(1...UInt64(published / 3)), "\(topic)") }
         #expect(subscriber.counters.recovered > 0 && subscriber.counters.gaps == 0)
     }
+
+    @Test func aPublisherRestartIsFilledAcrossBothEpochs() throws {
+        let context = try ZMQContext()
+        let directory = NSTemporaryDirectory() + "tickbus-recovery-restart-\(UUID().uuidString)"
+        let (bus, replay) = ("tcp://127.0.0.1:\(freeTCPPort())", "tcp://127.0.0.1:\(freeTCPPort())")
+        // libzmq closes a stopped publisher's listeners on its I/O thread: binding them again
+        // may have to wait a moment.
+        func start(_ epoch: UInt32) throws -> PublisherService {
+            let until = nowMilliseconds() + 10_000
+            while true {
+                do {
+                    return try PublisherService(context: context, configuration: .init(
+                        name: "ingest", endpoints: [bus], sendHighWaterMark: 200, epoch: epoch,
+                        journal: .init(directory: directory, queueBlocks: 4096), replayEndpoints: [replay]))
+                } catch BusError.bindFailed(_, _) where nowMilliseconds() < until {
+                    sleep(milliseconds: 50)
+                }
+            }
+        }
+        var publisher = try start(1)
+        let subscriber = try Subscriber(context: context, configuration: .init(
+            endpoints: [bus], filters: [filter("T.")], receiveHighWaterMark: 200, heartbeatTimeout: .seconds(60),
+            recovery: .init(endpoints: [replay])))
+        let deadline = nowMilliseconds() + 10_000
+        while !publisher.subscriptions.contains(Array("T.".utf8)) && nowMilliseconds() < deadline { sleep(milliseconds: 5) }
+        submit(publisher, 30_000)
+        // Epoch 1 ends with most of it dropped in the subscriber's queue; epoch 2 publishes more.
+        while (publisher.journal?.counters.messages ?? 0) < 30_000 && nowMilliseconds() < deadline + 20_000 { sleep(milliseconds: 5) }
+        publisher.stop()
+        publisher = try start(2)
+        defer { publisher.stop() }
+        // Published before the subscriber (its queue full of epoch 1) is connected again: the
+        // journal has it.
+        submit(publisher, 3000)
+        while (publisher.journal?.counters.messages ?? 0) < 3000 && nowMilliseconds() < deadline + 40_000 { sleep(milliseconds: 5) }
+        var records: [Record] = []
+        var gaps = 0
+        var restarts = 0
+        let end = nowMilliseconds() + 60_000
+        while records.count < 33_000 && nowMilliseconds() < end {
+            switch try subscriber.next(timeout: .milliseconds(200)) {
+            case .record(let r)?: records.append(r)
+            case .gap?: gaps += 1
+            case .restart?: restarts += 1
+            default: break
+            }
+        }
+        #expect(records.count == 33_000 && gaps == 0)
+        #expect(restarts >= 1)
+        #expect(subscriber.counters.replayFailures == 0, "\(subscriber.counters)")
+        for epoch: UInt32 in [1, 2] {
+            let numbers = records.filter { $0.header.epoch == epoch }.reduce(into: [String: [UInt64]]()) { $0[$1.topic, default: []].append($1.header.sequence) }
+            for (topic, got) in numbers { #expect(got == Array(1...UInt64(epoch == 1 ? 10_000 : 1000)), "epoch \(epoch) \(topic)") }
+        }
+    }
 }
