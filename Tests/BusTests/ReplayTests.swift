@@ -53,14 +53,14 @@ private func replay(_ client: ReplayClient, _ request: ReplayRequest) throws -> 
         let context = try ZMQContext()
         let service = try replayingPublisher(context, "all")
         defer { service.stop() }
-        let sent = try publish(service, count: 30_000)
+        let sent = try publish(service, count: 12_000)
         let client = try ReplayClient(context: context, endpoint: try #require(service.replay?.endpoints.first))
         let got = try replay(client, ReplayRequest(start: .beginning))
         #expect(sameElements(got.records, sent))
-        #expect(got.end?.messages == 30_000)
+        #expect(got.end?.messages == 12_000)
         #expect(got.holes.isEmpty)
         // The same client can ask again.
-        #expect(try replay(client, ReplayRequest(start: .beginning, credit: 1)).records.count == 30_000)
+        #expect(try replay(client, ReplayRequest(start: .beginning, credit: 1)).records.count == 12_000)
         #expect(service.replay?.snapshot.completed == 2)
     }
 
@@ -85,12 +85,12 @@ private func replay(_ client: ReplayClient, _ request: ReplayRequest) throws -> 
         let context = try ZMQContext()
         let service = try replayingPublisher(context, "slow")
         defer { service.stop() }
-        _ = try publish(service, count: 50_000)
+        _ = try publish(service, count: 20_000)
         let endpoint = try #require(service.replay?.endpoints.first)
         let stalled = try ReplayClient(context: context, endpoint: endpoint)
         try stalled.start(ReplayRequest(start: .beginning, credit: 2))
         let others = try (0..<3).map { _ in try ReplayClient(context: context, endpoint: endpoint) }
-        for other in others { #expect(try replay(other, ReplayRequest(start: .beginning)).records.count == 50_000) }
+        for other in others { #expect(try replay(other, ReplayRequest(start: .beginning)).records.count == 20_000) }
         // The stalled client was sent no more than its credit.
         var batches = 0
         while try stalled.receive({ _ in }) {
