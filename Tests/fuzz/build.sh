@@ -17,7 +17,8 @@ MODULES=(JSONText TickBusCore Journal KDB Archive Massive MassiveREST Control In
 # of the files that do.
 ONLY_Ingest="BackfillRequest.swift"
 # What a selected file may import: the toolchain's modules and the ones built here.
-TOOLCHAIN="Swift Glibc Darwin Foundation Dispatch Synchronization"
+# CZlib is the system zlib (the journal's CRC-32), through its module map.
+TOOLCHAIN="Swift Glibc Darwin Foundation Dispatch Synchronization CZlib"
 
 mkdir -p "$OUT/modules" "$OUT/obj"
 rm -f "$OUT"/obj/*.o
@@ -37,10 +38,10 @@ for module in "${MODULES[@]}"; do
     done
     echo "fuzz build: $module (${#files[@]} of $(ls Sources/"$module"/*.swift | wc -l) files)"
     "$SWIFTC" -swift-version 6 -Onone -g -sanitize=fuzzer,address -DTICKBUS_FUZZ \
-        -parse-as-library -wmo -package-name tickbus -module-name "$module" -I "$OUT/modules" \
+        -parse-as-library -wmo -package-name tickbus -module-name "$module" -I "$OUT/modules" -I Sources/CZlib \
         -emit-module -emit-module-path "$OUT/modules/$module.swiftmodule" \
         -c "${files[@]}" -o "$OUT/obj/$module.o"
     built="$built $module"
 done
-"$SWIFTC" -sanitize=fuzzer,address "$OUT"/obj/*.o -o "$OUT/tickbus-fuzz"
+"$SWIFTC" -sanitize=fuzzer,address "$OUT"/obj/*.o -lz -o "$OUT/tickbus-fuzz"
 echo "fuzz build: $OUT/tickbus-fuzz"
